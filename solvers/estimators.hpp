@@ -1,0 +1,168 @@
+// Stochastic gradient estimators of lsekit (SPEC section 3): the only thing that
+// differs between solvers is how a group's minibatch scores become weights.
+//
+// For one group k, a minibatch of items with scores s_i = l_k(xi_i; theta) and
+// probabilities q_i (1/|B| for sampled items; nu_i when the batch is the whole
+// group), an estimator returns weights w_i such that the step direction is
+//   sum_i q_i w_i grad l_i,
+// the derivative of its surrogate in the shift alpha (when it has one), and an
+// estimate of its surrogate value. Weights are written into `w` (same size as s).
+//
+//  BiasedSoftmax   surrogate  lambda log sum_B q e^{s/lambda}       (tilted averaging,
+//                  w_i = e^{s_i/lambda} / sum_B q e^{s/lambda}       Li et al. 2023);
+//                  biased for grad F unless B is the whole group.
+//  VariationalLog  surrogate  alpha - lambda + lambda E e^{(s-alpha)/lambda}
+//                  w_i = e^{(s_i - alpha)/lambda} (unbounded),  d/dalpha = 1 - E w.
+//                  Unbiased; at alpha = F the surrogate equals F exactly.
+//  Softplus(rho)   surrogate  alpha - lambda + (lambda/rho) E softplus((s-alpha)/lambda + log rho)
+//                  w_i = 1 / (rho + e^{(alpha - s_i)/lambda}) <= 1/rho,  d/dalpha = 1 - E w.
+//                  Unbiased for the relaxation F_rho <= F <= F_rho + O(lambda rho kappa)
+//                  (Gladin, Kroshnin, Zhu, Dvurechensky 2025); -> VariationalLog as rho -> 0.
+//  SumExp          surrogate  lambda E e^{s/lambda} ("stripped" form), w_i = e^{s_i/lambda}.
+//                  Same minimizer as F for one group; overflows unless steps are tiny.
+//  Erm             surrogate  E s, w_i = 1 (the lambda -> infinity limit).
+//
+// All are stateless value types; none allocates; thread-safe.
+#pragma once
+
+#include <cmath>
+
+#include "core/numerics.hpp"
+
+namespace lsekit {
+
+/// What an estimator reports for one group's minibatch.
+struct GroupStep {
+  double estimate = 0.0;  // surrogate value estimate
+  double dalpha = 0.0;    // derivative of the surrogate in alpha (0 without a shift)
+  double mean_w = 0.0;    // sum_i q_i w_i
+  double mean_w2 = 0.0;   // sum_i q_i w_i^2 (for the kappa estimate)
+};
+
+struct BiasedSoftmax {
+  static constexpr bool kHasShift = false;
+  static constexpr const char* kName = "biased-softmax";
+  template <class S, class Q, class W>
+  GroupStep weights(const S& s, const Q& q, double lambda, double /*alpha*/, W&& w) const {
+    const double mx = s.maxCoeff();
+    w = ((s.array() - mx) / lambda).exp().matrix();
+    const double z = (q.array() * w.array()).sum();
+    w /= z;
+    GroupStep r;
+    r.estimate = mx + lambda * std::log(z);
+    r.mean_w = 1.0;
+    r.mean_w2 = (q.array() * w.array().square()).sum();
+    return r;
+  }
+};
+
+struct VariationalLog {
+  static constexpr bool kHasShift = true;
+  static constexpr const char* kName = "variational-log";
+  template <class S, class Q, class W>
+  GroupStep weights(const S& s, const Q& q, double lambda, double alpha, W&& w) const {
+    w = ((s.array() - alpha) / lambda).exp().matrix();
+    GroupStep r;
+    r.mean_w = (q.array() * w.array()).sum();
+    r.mean_w2 = (q.array() * w.array().square()).sum();
+    r.estimate = alpha - lambda + lambda * r.mean_w;
+    r.dalpha = 1.0 - r.mean_w;
+    return r;
+  }
+};
+
+struct Softplus {
+  static constexpr bool kHasShift = true;
+  static constexpr const char* kName = "softplus";
+  double rho = 1e-3;
+  template <class S, class Q, class W>
+  GroupStep weights(const S& s, const Q& q, double lambda, double alpha, W&& w) const {
+    // z_i = (s_i - alpha)/lambda + log rho;  w_i = sigmoid(z_i) / rho.
+    const double lr = std::log(rho);
+    double est = 0.0;
+    for (Index i = 0; i < s.size(); ++i) {
+      const double z = (s[i] - alpha) / lambda + lr;
+      w[i] = num::sigmoid(z) / rho;
+      est += q[i] * num::softplus(z);
+    }
+    GroupStep r;
+    r.mean_w = (q.array() * w.array()).sum();
+    r.mean_w2 = (q.array() * w.array().square()).sum();
+    r.estimate = alpha - lambda + (lambda / rho) * est;
+    r.dalpha = 1.0 - r.mean_w;
+    return r;
+  }
+};
+
+struct SumExp {
+  static constexpr bool kHasShift = false;
+  static constexpr const char* kName = "sumexp";
+  template <class S, class Q, class W>
+  GroupStep weights(const S& s, const Q& q, double lambda, double /*alpha*/, W&& w) const {
+    w = (s.array() / lambda).exp().matrix();
+    GroupStep r;
+    r.mean_w = (q.array() * w.array()).sum();
+    r.mean_w2 = (q.array() * w.array().square()).sum();
+    r.estimate = lambda * r.mean_w;
+    return r;
+  }
+};
+
+struct Erm {
+  static constexpr bool kHasShift = false;
+  static constexpr const char* kName = "erm";
+  template <class S, class Q, class W>
+  GroupStep weights(const S& s, const Q& q, double /*lambda*/, double /*alpha*/, W&& w) const {
+    w.setOnes();
+    GroupStep r;
+    r.mean_w = r.mean_w2 = 1.0;
+    r.estimate = (q.array() * s.array()).sum();
+    return r;
+  }
+};
+
+/// Exact values of the one-group surrogates at fixed scores (used by tests and
+/// reports). F = lambda log sum q e^{s/lambda};
+/// F_rho = min_alpha [alpha + (lambda/rho) sum q softplus((s - alpha)/lambda + log rho)] - lambda.
+struct Relaxation {
+  double value = 0.0;  // F_rho
+  double alpha = 0.0;  // its minimizing shift
+};
+
+/// F_rho and alpha* by safeguarded Newton on phi(alpha) = 1 - sum q w(alpha) (increasing
+/// in alpha, phi(F) >= 0). Converges to machine precision; allocation-free.
+template <class S, class Q>
+Relaxation softplus_relaxation(const S& s, const Q& q, double lambda, double rho) {
+  const double f = lambda * num::logsumexp((s.array() / lambda).matrix(), q);
+  const double lr = std::log(rho);
+  auto phi = [&](double a, double* dphi) {
+    double sw = 0.0, sd = 0.0;
+    for (Index i = 0; i < s.size(); ++i) {
+      const double wi = num::sigmoid((s[i] - a) / lambda + lr) / rho;
+      sw += q[i] * wi;
+      sd += q[i] * wi * (1.0 - rho * wi);
+    }
+    if (dphi) *dphi = sd / lambda;
+    return 1.0 - sw;
+  };
+  double hi = f, lo = f - lambda;
+  while (phi(lo, nullptr) > 0.0) lo -= 2.0 * (hi - lo);
+  double a = 0.5 * (lo + hi);
+  for (int it = 0; it < 200; ++it) {
+    double d = 0.0;
+    const double v = phi(a, &d);
+    if (v > 0.0) hi = a; else lo = a;
+    double next = (d > 0.0) ? a - v / d : 0.5 * (lo + hi);
+    if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+    if (std::abs(next - a) <= 1e-15 * (1.0 + std::abs(a)) || hi - lo <= 1e-15 * (1.0 + std::abs(a))) {
+      a = next;
+      break;
+    }
+    a = next;
+  }
+  double acc = 0.0;
+  for (Index i = 0; i < s.size(); ++i) acc += q[i] * num::softplus((s[i] - a) / lambda + lr);
+  return {a + (lambda / rho) * acc - lambda, a};
+}
+
+}  // namespace lsekit

@@ -1,0 +1,149 @@
+// Solver options: the one place that owns every default of lsekit's solvers.
+// The command line binds to these fields and its --help text is generated from
+// the name tables below, so names and defaults are stated once.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lsekit {
+
+enum class SolverKind { BiasedSoftmax, VariationalLog, Softplus, SumExp, Erm, Full };
+enum class OptimizerKind { Sgd, Nesterov, Adam, Lbfgs };
+enum class ScheduleKind { Constant, InvSqrt, Decay };
+enum class SamplingKind { Permutation, Replacement };
+
+template <class E>
+struct NamedValue {
+  E value;
+  const char* name;
+  const char* help;
+};
+
+inline constexpr std::array<NamedValue<SolverKind>, 6> kSolverNames{{
+    {SolverKind::BiasedSoftmax, "biased-softmax", "minibatch softmax (tilted averaging); biased"},
+    {SolverKind::VariationalLog, "variational-log", "unbiased, shift alpha, unbounded weights"},
+    {SolverKind::Softplus, "softplus", "unbiased for F_rho, shift alpha, weights <= 1/rho"},
+    {SolverKind::SumExp, "sumexp", "baseline: minimize lambda*mean exp(l/lambda) (stripped)"},
+    {SolverKind::Erm, "erm", "baseline: minimize the plain mean loss"},
+    {SolverKind::Full, "full", "exact full-batch gradient (L-BFGS by default): the reference"},
+}};
+inline constexpr std::array<NamedValue<OptimizerKind>, 4> kOptimizerNames{{
+    {OptimizerKind::Sgd, "sgd", "plain SGD"},
+    {OptimizerKind::Nesterov, "nesterov", "SGD with Nesterov momentum"},
+    {OptimizerKind::Adam, "adam", "Adam"},
+    {OptimizerKind::Lbfgs, "lbfgs", "L-BFGS on the exact objective (solver full only)"},
+}};
+inline constexpr std::array<NamedValue<ScheduleKind>, 3> kScheduleNames{{
+    {ScheduleKind::Constant, "constant", "step"},
+    {ScheduleKind::InvSqrt, "inv-sqrt", "step / sqrt(k + 1)"},
+    {ScheduleKind::Decay, "decay", "step * (1 + k/k0)^(-1/2)"},
+}};
+inline constexpr std::array<NamedValue<SamplingKind>, 2> kSamplingNames{{
+    {SamplingKind::Permutation, "permutation", "a fresh random permutation every epoch"},
+    {SamplingKind::Replacement, "replacement", "independent draws with replacement"},
+}};
+
+template <class E, size_t N>
+std::optional<E> parse_name(const std::array<NamedValue<E>, N>& table, std::string_view s) {
+  for (const auto& nv : table)
+    if (s == nv.name) return nv.value;
+  return std::nullopt;
+}
+template <class E, size_t N>
+const char* name_of(const std::array<NamedValue<E>, N>& table, E e) {
+  for (const auto& nv : table)
+    if (nv.value == e) return nv.name;
+  return "?";
+}
+/// "a|b|c" for help texts.
+template <class E, size_t N>
+std::string names_joined(const std::array<NamedValue<E>, N>& table, const char* sep = "|") {
+  std::string out;
+  for (const auto& nv : table) {
+    if (!out.empty()) out += sep;
+    out += nv.name;
+  }
+  return out;
+}
+
+/// Options of every solver. Defaults are the documented default step rule:
+/// Adam, step 1e-2, (1 + k/k0)^(-1/2) decay with k0 = one epoch, no clipping,
+/// softplus rho adapted so that rho * kappa stays at rho_kappa_target.
+struct SolverOptions {
+  SolverKind solver = SolverKind::Softplus;
+  double rho = 0.0;                // softplus rho in (0,1); 0 = adaptive
+  double rho_kappa_target = 1e-3;  // adaptive rho: keep rho * kappa_hat at this value
+  double rho_max = 1e-1;           // adaptive rho: upper bound
+  double rho_min = 1e-12;          // adaptive rho: lower bound
+
+  OptimizerKind optimizer = OptimizerKind::Adam;
+  double step = 1e-2;
+  ScheduleKind schedule = ScheduleKind::Decay;
+  double decay_k0 = 0.0;  // k0 of the decay schedule in steps; 0 = one epoch
+  double momentum = 0.9;  // nesterov
+  double beta1 = 0.9, beta2 = 0.999, adam_eps = 1e-8;
+  double clip = 0.0;            // gradient-norm clipping threshold; 0 = off
+  bool average = false;         // Polyak (suffix) iterate averaging
+  double average_from = 0.5;    // fraction of the run after which iterates are averaged
+
+  long batch = 32;      // items per step (DRO) or source samples per step (OT)
+  long atoms = 0;       // OT: atoms per source sample, drawn from b; 0 = all atoms
+  SamplingKind sampling = SamplingKind::Permutation;
+  double epochs = 10.0;
+  long steps = 0;       // if > 0, overrides epochs
+  std::uint64_t seed = 1;
+
+  long eval_points = 50;  // exact evaluations along the run (trace rows), >= 2
+  double blowup = 1e6;    // diverged if F > F0 + blowup * (1 + |F0|) at a trace row
+
+  // Full-batch reference (solver full with optimizer lbfgs).
+  double gtol = 1e-9;     // stop when |grad F| <= gtol
+  long max_iter = 100000; // L-BFGS iterations
+  int lbfgs_memory = 10;
+
+  /// The defaults for `kind`: those above, except that `full` uses L-BFGS.
+  static SolverOptions defaults_for(SolverKind kind) {
+    SolverOptions o;
+    o.solver = kind;
+    if (kind == SolverKind::Full) o.optimizer = OptimizerKind::Lbfgs;
+    return o;
+  }
+
+  /// Empty when valid, else a readable reason naming the option.
+  std::string check(long num_items, long num_groups, bool batch_over_groups) const {
+    auto bad = [](double v) { return !std::isfinite(v); };
+    if (solver == SolverKind::Softplus && rho != 0.0 && !(rho > 0.0 && rho < 1.0))
+      return "--rho must be in (0, 1) (or 0 for the adaptive default), got " + std::to_string(rho);
+    if (!(rho_kappa_target > 0.0) || bad(rho_kappa_target)) return "--rho-kappa must be > 0";
+    if (!(step > 0.0) || bad(step)) return "--step must be finite and > 0";
+    if (optimizer == OptimizerKind::Lbfgs && solver != SolverKind::Full)
+      return "--optimizer lbfgs is only available with --solver full";
+    if (!(momentum >= 0.0 && momentum < 1.0)) return "--momentum must be in [0, 1)";
+    if (!(beta1 >= 0.0 && beta1 < 1.0) || !(beta2 >= 0.0 && beta2 < 1.0))
+      return "Adam betas must be in [0, 1)";
+    if (!(clip >= 0.0) || bad(clip)) return "--clip must be >= 0";
+    if (!(average_from >= 0.0 && average_from < 1.0)) return "--average-from must be in [0, 1)";
+    if (!(decay_k0 >= 0.0) || bad(decay_k0)) return "--decay-k0 must be >= 0";
+    const long pool = batch_over_groups ? num_groups : num_items;
+    if (batch < 1) return "--batch must be >= 1";
+    if (batch > pool)
+      return "--batch " + std::to_string(batch) + " exceeds the " + std::to_string(pool) +
+             (batch_over_groups ? " source samples" : " training samples") + " of the problem";
+    if (atoms < 0) return "--atoms must be >= 0";
+    if (steps < 0) return "--steps must be >= 0";
+    if (steps == 0 && !(epochs > 0.0 && std::isfinite(epochs))) return "--epochs must be > 0";
+    if (eval_points < 2) return "--eval-points must be >= 2";
+    if (!(blowup > 0.0)) return "--blowup must be > 0";
+    if (!(gtol > 0.0)) return "--gtol must be > 0";
+    if (max_iter < 1) return "--max-iter must be >= 1";
+    if (lbfgs_memory < 1) return "--lbfgs-memory must be >= 1";
+    return {};
+  }
+};
+
+}  // namespace lsekit

@@ -1,0 +1,373 @@
+// The stochastic solver loop of lsekit: one template for every problem and
+// every estimator (SPEC section 3).
+//
+// Each step draws a product minibatch (items x groups):
+//  * DRO (one group): `batch` items, by epoch permutation or with replacement;
+//  * OT (kBatchOverGroups): `batch` groups (source samples) and either all items
+//    (atoms == 0; q = nu, Genevay et al. 2016 semi-dual SGD when batch = 1) or
+//    `atoms` items drawn i.i.d. from nu with an alias table (q = 1/atoms).
+// The problem scores the batch, the estimator turns each group's scores into
+// weights w (see estimators.hpp), and the problem accumulates
+//   g = (1/G) sum_g sum_i q_i w_{i,g} grad l + grad(R + A)
+// so the step direction is an estimate of grad F (exact for biased-softmax with
+// the whole group in the batch). Shifts alpha_k (variational-log, softplus) are
+// initialized lazily from the first minibatch logsumexp of their group and
+// stepped with the same rule on d/dalpha_k = 1 - sum_i q_i w_i (lazily: only the
+// groups in the batch move, with their own step counters).
+//
+// Adaptive rho (softplus with rho = 0): kappa = E u^2 / (E u)^2 with
+// u = exp(s/lambda) is estimated from running (log-domain) means of the
+// minibatch moments, and rho = clamp(target / kappa_hat, rho_min, rho_max) keeps
+// the relaxation bias F - F_rho ~ lambda rho kappa / 2 near lambda * target / 2.
+//
+// Safety: a non-finite score, weight, gradient or iterate stops the run with
+// status Diverged and the last finite iterate. Exact F is evaluated (time
+// excluded) at eval_points rows. The step loop allocates nothing: every buffer
+// is sized in setup (tested with EIGEN_RUNTIME_NO_MALLOC).
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "core/alias_table.hpp"
+#include "core/exact_evaluator.hpp"
+#include "core/numerics.hpp"
+#include "core/rng.hpp"
+#include "solvers/estimators.hpp"
+#include "solvers/options.hpp"
+#include "solvers/result.hpp"
+#include "solvers/step_rules.hpp"
+
+#ifdef LSEKIT_TEST_NO_MALLOC
+#define LSEKIT_NO_MALLOC(on) Eigen::internal::set_is_malloc_allowed(!(on))
+#else
+#define LSEKIT_NO_MALLOC(on) ((void)0)
+#endif
+
+namespace lsekit {
+
+namespace detail {
+
+/// Draws indices from [0, n): epoch permutations (wrapping across epochs, so
+/// every index is seen once per n draws) or i.i.d. uniform / from an alias table.
+class IndexSampler {
+ public:
+  IndexSampler(Index n, SamplingKind kind, const Vec* prob) : n_(n), kind_(kind) {
+    if (prob) {
+      alias_ = AliasTable(*prob);
+      kind_ = SamplingKind::Replacement;
+      use_alias_ = true;
+    }
+    if (kind_ == SamplingKind::Permutation) {
+      perm_.resize(n);
+      std::iota(perm_.begin(), perm_.end(), Index{0});
+      cursor_ = n;  // shuffle on first draw
+    }
+  }
+  void draw(Rng& rng, Index* out, Index count) {
+    if (kind_ == SamplingKind::Replacement) {
+      for (Index i = 0; i < count; ++i)
+        out[i] = use_alias_ ? alias_.sample(rng) : static_cast<Index>(rng.below(n_));
+      return;
+    }
+    for (Index i = 0; i < count; ++i) {
+      if (cursor_ == n_) {
+        rng.shuffle(perm_.data(), n_);
+        cursor_ = 0;
+      }
+      out[i] = perm_[cursor_++];
+    }
+  }
+
+ private:
+  Index n_;
+  SamplingKind kind_;
+  bool use_alias_ = false;
+  AliasTable alias_;
+  std::vector<Index> perm_;
+  Index cursor_ = 0;
+};
+
+inline double log_add_exp(double a, double b) {
+  if (a == -num::kInf) return b;
+  if (b == -num::kInf) return a;
+  const double m = std::max(a, b);
+  return m + std::log(std::exp(a - m) + std::exp(b - m));
+}
+
+}  // namespace detail
+
+template <LseProblem P, class Est>
+Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
+                      Observer* observer = nullptr, const Vec* theta0 = nullptr) {
+  using Clock = std::chrono::steady_clock;
+  constexpr bool kShift = Est::kHasShift;
+  constexpr bool kSoftplus = std::is_same_v<Est, Softplus>;
+
+  const Index d = problem.dim(), k_groups = problem.num_groups(), m_items = problem.num_items();
+  const double lambda = problem.temperature();
+  const Vec* nu = problem.item_prob();
+  const bool over_groups = P::kBatchOverGroups;
+  const Index gb = over_groups ? o.batch : 1;
+  const bool all_items = over_groups ? (o.atoms == 0 || (o.atoms >= m_items && !nu))
+                                     : (o.batch == m_items && o.sampling == SamplingKind::Permutation && !nu);
+  const Index mb = over_groups ? (all_items ? m_items : o.atoms) : o.batch;
+  const double pool = static_cast<double>(over_groups ? k_groups : m_items);
+  const long total_steps =
+      o.steps > 0 ? o.steps : std::max(1L, std::lround(std::ceil(o.epochs * pool / static_cast<double>(over_groups ? gb : mb))));
+  const double per_step_epochs = static_cast<double>(over_groups ? gb : mb) / pool;
+  const double k0 = o.decay_k0 > 0.0 ? o.decay_k0 : pool / static_cast<double>(over_groups ? gb : mb);
+  long avg_start = o.average ? static_cast<long>(o.average_from * static_cast<double>(total_steps)) : total_steps + 1;
+
+  // ---- setup: every buffer the loop touches --------------------------------
+  Rng rng(o.seed);
+  detail::IndexSampler group_sampler(k_groups, o.sampling, nullptr);
+  detail::IndexSampler item_sampler(m_items, o.sampling, nu);
+  std::vector<Index> group_idx(gb), item_idx(mb);
+  auto ws = problem.make_workspace(gb, mb);
+  Mat s(mb, gb), w(mb, gb);
+  Vec q(mb);
+  if (all_items && nu) q = *nu;
+  else q.setConstant(1.0 / static_cast<double>(mb));
+  const Vec logq = q.array().log();
+  Vec theta = theta0 ? *theta0 : problem.initial_point();
+  Vec theta_prev = theta, grad(d), m1 = Vec::Zero(d), m2 = Vec::Zero(d), theta_avg = theta;
+  Vec alpha, alpha_m, alpha_v, alpha_t;
+  std::vector<char> alpha_init;
+  Vec dalpha(gb), a_buf(gb), am_buf(gb), av_buf(gb), a_prev(gb);
+  if constexpr (kShift) {
+    alpha = Vec::Zero(k_groups);
+    alpha_m = Vec::Zero(k_groups);
+    alpha_v = Vec::Zero(k_groups);
+    alpha_t = Vec::Zero(k_groups);
+    alpha_init.assign(k_groups, 0);
+  }
+  const bool adaptive_rho = kSoftplus && o.rho == 0.0;
+  if constexpr (kSoftplus) est.rho = adaptive_rho ? o.rho_max : o.rho;
+  // Adaptive rho: block means of the minibatch moments, restarted every block so
+  // that moments of early, far-from-optimal iterates never linger.
+  double log_mom1 = -num::kInf, log_mom2 = -num::kInf, mom_count = 0.0;
+  const long mom_block = std::clamp(std::lround(k0 / 4.0), 20L, 500L);
+  const StepRule rule(o);
+  ExactEvaluator<P> evaluator(problem);
+
+  Result res;
+  res.solver = Est::kName;
+  double solver_time = 0.0, est_sum = 0.0;
+  long est_count = 0, next_eval_row = 0;
+  auto eval_step = [&](long row) {
+    return static_cast<long>(std::llround(static_cast<double>(row) * static_cast<double>(total_steps) /
+                                          static_cast<double>(o.eval_points - 1)));
+  };
+  // Records a trace row at `step`; returns false if the observer asks to stop.
+  auto record = [&](long step) {
+    const Vec& out = step > avg_start ? theta_avg : theta;
+    EvalInfo info;
+    TracePoint tp;
+    tp.step = step;
+    tp.epoch = static_cast<double>(step) * per_step_epochs;
+    tp.time_s = solver_time;
+    tp.objective = evaluator.value(out, &info);
+    tp.kappa = info.kappa_mean;
+    tp.estimate = est_count ? est_sum / static_cast<double>(est_count) : std::nan("");
+    if constexpr (kSoftplus) tp.rho = est.rho;
+    est_sum = 0.0;
+    est_count = 0;
+    res.trace.push_back(tp);
+    return !observer || observer->on_trace(tp, out, total_steps) == Action::Continue;
+  };
+
+  auto fail = [&](long step, const char* what) {
+    res.status = Status::Diverged;
+    res.fail_step = step;
+    std::string advice = "reduce --step (now " + std::to_string(o.step) + ")";
+    if constexpr (std::is_same_v<Est, SumExp> || std::is_same_v<Est, VariationalLog>)
+      advice += " or use --solver softplus, whose weights are bounded by 1/rho";
+    if constexpr (kSoftplus) advice += " or raise --rho";
+    res.message = std::string("non-finite ") + what + " at step " + std::to_string(step) +
+                  " (epoch " + std::to_string(static_cast<double>(step) * per_step_epochs) +
+                  "); kept the last finite iterate; " + advice;
+  };
+
+  bool stop = !record(0);
+  Vec theta_good = theta;
+  long step_good = -1;
+  if (stop) res.status = Status::Interrupted;
+  next_eval_row = 1;
+  long step = 0;
+  auto t_start = Clock::now();
+  LSEKIT_NO_MALLOC(true);
+  while (!stop && step < total_steps) {
+    // ---- sample ----
+    if (over_groups) group_sampler.draw(rng, group_idx.data(), gb);
+    else group_idx[0] = 0;
+    if (!all_items) item_sampler.draw(rng, item_idx.data(), mb);
+    const IndexSet groups = over_groups ? IndexSet::list(group_idx.data(), gb) : IndexSet::range(0, 1);
+    const IndexSet items = all_items ? IndexSet::range(0, mb) : IndexSet::list(item_idx.data(), mb);
+
+    // ---- scores -> weights ----
+    problem.scores(theta, groups, items, ws, s);
+    double est_step = 0.0;
+    bool finite = s.allFinite();
+    for (Index g = 0; g < gb && finite; ++g) {
+      const Index kg = groups[g];
+      auto sg = s.col(g);
+      double a = 0.0;
+      if constexpr (kShift) {
+        if (!alpha_init[kg]) {
+          alpha(kg) = lambda * num::logsumexp((sg.array() / lambda).matrix(), q);
+          alpha_init[kg] = 1;
+        }
+        a = alpha(kg);
+        if (adaptive_rho) {
+          // log sum q u and log sum q u^2 with u = exp(s/lambda), overflow-free.
+          const double mx = sg.maxCoeff();
+          double s1 = 0.0, s2 = 0.0;
+          for (Index i = 0; i < mb; ++i) {
+            const double e = std::exp((sg(i) - mx) / lambda);
+            s1 += q(i) * e;
+            s2 += q(i) * e * e;
+          }
+          // Absolute log-moments (no reference point), so rows from different steps mix consistently.
+          const double l1 = mx / lambda + std::log(s1), l2 = 2.0 * mx / lambda + std::log(s2);
+          log_mom1 = detail::log_add_exp(log_mom1, l1);
+          log_mom2 = detail::log_add_exp(log_mom2, l2);
+          mom_count += 1.0;
+        }
+      }
+      const GroupStep gs = est.weights(sg, q, lambda, a, w.col(g));
+      est_step += gs.estimate;
+      if constexpr (kShift) dalpha(g) = gs.dalpha;
+      w.col(g).array() *= q.array() / static_cast<double>(gb);
+      finite = std::isfinite(gs.estimate) && std::isfinite(gs.dalpha);
+    }
+    if (finite) finite = w.allFinite();
+    if (!finite) {
+      theta = theta_prev;  // the last iterate whose minibatch scores were finite
+      fail(step, "score or weight");
+      break;
+    }
+
+    // ---- gradient ----
+    grad.setZero();
+    problem.add_gradient(theta, groups, items, ws, w, grad);
+    const double reg = problem.regularizer(theta, &grad);
+    est_sum += est_step / static_cast<double>(gb) + reg;
+    ++est_count;
+    if (!grad.allFinite()) {
+      fail(step, "gradient");
+      break;
+    }
+    if (o.clip > 0.0) {
+      double n2 = grad.squaredNorm();
+      if constexpr (kShift) n2 += dalpha.squaredNorm();
+      if (n2 > o.clip * o.clip) {
+        const double f = o.clip / std::sqrt(n2);
+        grad *= f;
+        if constexpr (kShift) dalpha *= f;
+      }
+    }
+
+    // ---- step ----
+    const double eta = o.step * schedule_factor(o.schedule, static_cast<double>(step), k0);
+    theta_prev = theta;
+    rule.apply(theta, grad, m1, m2, eta, static_cast<double>(step + 1));
+    bool ok = theta.allFinite();
+    if constexpr (kShift) {
+      for (Index g = 0; g < gb; ++g) {
+        const Index kg = groups[g];
+        a_prev(g) = alpha(kg);
+        a_buf(g) = alpha(kg);
+        am_buf(g) = alpha_m(kg);
+        av_buf(g) = alpha_v(kg);
+        alpha_t(kg) += 1.0;
+        // One group at a time: its own step count for Adam's bias correction.
+        auto ag = a_buf.segment(g, 1);
+        rule.apply(ag, dalpha.segment(g, 1), am_buf.segment(g, 1), av_buf.segment(g, 1), eta,
+                   alpha_t(kg));
+        alpha(kg) = a_buf(g);
+        alpha_m(kg) = am_buf(g);
+        alpha_v(kg) = av_buf(g);
+      }
+      ok = ok && a_buf.allFinite();
+    }
+    if (!ok) {
+      theta = theta_prev;
+      if constexpr (kShift)
+        for (Index g = 0; g < gb; ++g) alpha(groups[g]) = a_prev(g);
+      fail(step, "iterate");
+      break;
+    }
+    if constexpr (kSoftplus) {
+      if (adaptive_rho && (step + 1) % mom_block == 0) {
+        // kappa_hat = mean(E_B u^2) / mean(E_B u)^2 over the block (>= 1 by Jensen).
+        const double lc = std::log(mom_count);
+        const double kappa_hat = std::max(1.0, std::exp((log_mom2 - lc) - 2.0 * (log_mom1 - lc)));
+        if (std::isfinite(kappa_hat))
+          est.rho = std::clamp(o.rho_kappa_target / kappa_hat, o.rho_min, o.rho_max);
+        log_mom1 = log_mom2 = -num::kInf;
+        mom_count = 0.0;
+      }
+    }
+    ++step;
+    if (step > avg_start) theta_avg += (theta - theta_avg) / static_cast<double>(step - avg_start);
+    else theta_avg = theta;
+
+    if (observer && (step & 63) == 0 && observer->interrupted()) {
+      res.status = Status::Interrupted;
+      res.message = "interrupted at step " + std::to_string(step);
+      stop = true;
+    }
+    if (step == eval_step(next_eval_row) || stop) {
+      LSEKIT_NO_MALLOC(false);
+      solver_time += std::chrono::duration<double>(Clock::now() - t_start).count();
+      if (!record(step) && !stop) {
+        res.status = Status::Interrupted;
+        res.message = "stopped by observer at step " + std::to_string(step);
+        stop = true;
+      }
+      // Blow-up: the exact objective is non-finite or has grown by `blowup` times its
+      // initial scale. Return the iterate of the last healthy row.
+      const double f_row = res.trace.back().objective, f0 = res.trace.front().objective;
+      if (!std::isfinite(f_row) || f_row > f0 + o.blowup * (1.0 + std::abs(f0))) {
+        theta = theta_good;
+        step_good = step;
+        fail(step, "or exploding exact objective");
+        res.trace.pop_back();
+        break;
+      }
+      theta_good = step > avg_start ? theta_avg : theta;
+      while (next_eval_row < o.eval_points && eval_step(next_eval_row) <= step) ++next_eval_row;
+      t_start = Clock::now();
+      LSEKIT_NO_MALLOC(true);
+    }
+  }
+  LSEKIT_NO_MALLOC(false);
+  if (step_good >= 0) avg_start = total_steps + 1;  // theta holds the healthy iterate itself
+  if (res.status == Status::Diverged || res.trace.back().step != step) {
+    solver_time += std::chrono::duration<double>(Clock::now() - t_start).count();
+    record(step);
+  }
+
+  res.steps = step;
+  res.epochs = static_cast<double>(step) * per_step_epochs;
+  res.time_s = solver_time;
+  res.theta = step > avg_start ? theta_avg : theta;
+  res.objective = res.trace.back().objective;
+  res.kappa = res.trace.back().kappa;
+  res.estimate = res.trace.back().estimate;
+  if (!std::isfinite(res.objective) && res.status != Status::Diverged) {
+    res.status = Status::Diverged;
+    res.fail_step = step;
+    res.message = "the exact objective is not finite at the final iterate; reduce --step";
+  }
+  if constexpr (kShift) res.alpha = alpha;
+  if constexpr (kSoftplus) res.rho = est.rho;
+  return res;
+}
+
+}  // namespace lsekit

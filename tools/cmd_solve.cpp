@@ -1,0 +1,143 @@
+// lsekit solve / lsekit eval.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "core/errors.hpp"
+#include "core/exact_evaluator.hpp"
+#include "solvers/solve.hpp"
+#include "tools/commands.hpp"
+#include "tools/run_record.hpp"
+#include "tools/solver_cli.hpp"
+#include "tools/tasks.hpp"
+
+namespace lsekit::cli {
+
+namespace {
+
+int exit_code_for(const Result& r) {
+  if (r.status == Status::Diverged) return kExitNumerical;
+  if (r.status == Status::Interrupted) return 130;
+  return kExitOk;
+}
+
+}  // namespace
+
+int cmd_solve(int argc, const char* const* argv) {
+  SolverArgs sa;
+  ProblemOptions pb;
+  std::string input, out, config;
+  int threads = 0;
+  bool force = false, quiet = false;
+  po::options_description desc(
+      "usage: lsekit solve INPUT.h5 --out RESULT.h5 [options]\n\n"
+      "Solves the problem in INPUT.h5 (lsekit-dataset: DRO regression or classification;\n"
+      "lsekit-ot: entropic semi-discrete OT) with one solver and writes an lsekit-result file.\n"
+      "Exit codes: 0 success, 1 diverged (last finite iterate kept), 2 invalid input, 3 I/O error,\n"
+      "130 interrupted (result written with status interrupted).\n\noptions");
+  desc.add_options()("help,h", "show this help")
+      ("input", po::value(&input), "input file (positional)")
+      ("out,o", po::value(&out), "result file to write (required)")
+      ("force", po::bool_switch(&force), "overwrite --out if it exists")
+      ("threads", po::value(&threads)->default_value(0), "OpenMP threads (0 = all cores)")
+      ("quiet,q", po::bool_switch(&quiet), "no progress line")
+      ("config", po::value(&config), "read further options from FILE (key = value lines)");
+  add_problem_options(desc, pb);
+  add_solver_options(desc, sa);
+  po::positional_options_description pos;
+  pos.add("input", 1);
+  po::variables_map vm;
+  parse(argc, argv, desc, pos, vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return kExitOk;
+  }
+  if (input.empty()) throw InputError("an input file is required (lsekit solve INPUT.h5 --out RESULT.h5)");
+  const SolverOptions opt = finish(sa, vm);
+  check_output(out, force);
+  const int nthreads = set_threads(threads);
+  const AnyTask any = load_task(input, pb);
+  install_signal_handlers();
+
+  return std::visit(
+      [&](const auto& task) {
+        const auto& p = task.problem();
+        using P = std::decay_t<decltype(p)>;
+        if (std::string why = opt.check(p.num_items(), p.num_groups(), P::kBatchOverGroups); !why.empty())
+          throw InputError(input + ": " + why + " (" + task.kName + ")");
+        Recorder rec(task, !quiet);
+        const Result r = solve(p, opt, &rec);
+        Metrics fm = evaluate_task(task, r.theta);
+        H5Doc doc;
+        doc.set_attr("/", "format", std::string("lsekit-result"));
+        doc.set_attr("/", "format_version", std::int64_t{1});
+        doc.set_attr("/", "version", std::string(LSEKIT_VERSION));
+        RunInfo info{command_line(argc + 1, argv - 1), input, task.kName, task.temperature_name(),
+                     p.temperature(), pb.l2, nthreads};
+        add_run(doc, "", task, opt, r, rec.rows(), Metrics(fm.begin() + 1, fm.end()), info);
+        write_h5doc(out, doc, true);
+        std::printf("%s\n", r.brief_report().c_str());
+        if (!r.message.empty()) std::printf("  %s\n", r.message.c_str());
+        for (const auto& [k, v] : fm) std::printf("  %-24s %.10g\n", k.c_str(), v);
+        std::printf("wrote %s\n", out.c_str());
+        return exit_code_for(r);
+      },
+      any);
+}
+
+int cmd_eval(int argc, const char* const* argv) {
+  std::string result_path, input, run;
+  ProblemOptions pb;
+  int threads = 0;
+  po::options_description desc(
+      "usage: lsekit eval RESULT.h5 INPUT.h5 [options]\n\n"
+      "Recomputes the exact objective and the metrics of the solution in RESULT.h5 on the\n"
+      "dataset or OT instance INPUT.h5. lambda/epsilon and l2 are taken from the result unless given.\n\n"
+      "options");
+  desc.add_options()("help,h", "show this help")
+      ("result", po::value(&result_path), "result file (positional)")
+      ("input", po::value(&input), "dataset or instance (positional)")
+      ("run", po::value(&run), "compare files: the run id under /runs")
+      ("threads", po::value(&threads)->default_value(0), "OpenMP threads (0 = all cores)");
+  add_problem_options(desc, pb);
+  po::positional_options_description pos;
+  pos.add("result", 1).add("input", 1);
+  po::variables_map vm;
+  parse(argc, argv, desc, pos, vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return kExitOk;
+  }
+  if (result_path.empty() || input.empty())
+    throw InputError("usage: lsekit eval RESULT.h5 INPUT.h5");
+  set_threads(threads);
+  const H5Doc doc = read_h5doc(result_path);
+  auto root = doc.attrs.find("/");
+  auto fmt = root == doc.attrs.end() ? nullptr : &root->second;
+  if (!fmt || !fmt->count("format") || !std::holds_alternative<std::string>(fmt->at("format")) ||
+      std::get<std::string>(fmt->at("format")) != "lsekit-result")
+    throw InputError(result_path + ": not an lsekit-result file (root attribute format)");
+  const std::string prefix = run.empty() ? "" : "/runs/" + run;
+  const auto& attrs = doc.attrs.count(prefix.empty() ? "/" : prefix) ? doc.attrs.at(prefix.empty() ? "/" : prefix)
+                                                                      : throw InputError(result_path + ": no run " + prefix);
+  auto num = [&](const char* k, double& dst) {
+    if (vm[k].defaulted() && attrs.count(k) && std::holds_alternative<double>(attrs.at(k)))
+      dst = std::get<double>(attrs.at(k));
+  };
+  num("lambda", pb.lambda);
+  num("epsilon", pb.epsilon);
+  num("l2", pb.l2);
+  const AnyTask any = load_task(input, pb);
+  return std::visit(
+      [&](const auto& task) {
+        const Vec theta = task.read_solution(doc, prefix, result_path);
+        const Metrics m = evaluate_task(task, theta);
+        std::printf("%s on %s (%s, %s = %g, l2 = %g)\n", result_path.c_str(), input.c_str(),
+                    task.kName, task.temperature_name().c_str(), task.problem().temperature(), pb.l2);
+        for (const auto& [k, v] : m) std::printf("  %-24s %.12g\n", k.c_str(), v);
+        return kExitOk;
+      },
+      any);
+}
+
+}  // namespace lsekit::cli

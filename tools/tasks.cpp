@@ -1,0 +1,38 @@
+#include "tools/tasks.hpp"
+
+#include <cmath>
+#include <filesystem>
+
+#include "core/errors.hpp"
+#include "data/dataset.hpp"
+
+namespace lsekit {
+
+AnyTask load_task(const std::string& path, const ProblemOptions& po) {
+  const std::string format = file_format(path);
+  if (format == "lsekit-dataset") {
+    Dataset d = read_dataset(path);
+    const char* pname = d.task == Task::Regression ? "DRO regression" : "DRO classification";
+    if (!(po.lambda > 0.0) || !std::isfinite(po.lambda))
+      throw InputError(path + ": --lambda must be finite and > 0 (" + pname + ")");
+    if (!(po.l2 >= 0.0) || !std::isfinite(po.l2))
+      throw InputError(path + ": --l2 must be finite and >= 0 (" + pname + ")");
+    if (d.task == Task::Regression) return RegressionTask(std::move(d), po);
+    throw InputError(path + ": DRO classification is not available in this build");
+  }
+  if (format.empty())
+    throw InputError(path + ": no 'format' attribute at the root: not an lsekit dataset or OT instance");
+  throw InputError(path + ": format '" + format + "' cannot be solved (expected lsekit-dataset or lsekit-ot)");
+}
+
+void check_output(const std::string& out, bool force) {
+  namespace fs = std::filesystem;
+  if (out.empty()) throw InputError("--out is required");
+  if (fs::exists(out) && !force)
+    throw InputError("--out " + out + " exists; pass --force to overwrite it");
+  const fs::path parent = fs::path(out).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent))
+    throw IoError(out + ": directory " + parent.string() + " does not exist");
+}
+
+}  // namespace lsekit

@@ -1,0 +1,32 @@
+// AnyTask: the one variant over every problem the command line can solve, and
+// the loader that picks the task from an input file's `format`/`task` attributes.
+#pragma once
+
+#include <string>
+#include <variant>
+
+#include "core/exact_evaluator.hpp"
+#include "tools/task_regression.hpp"
+
+namespace lsekit {
+
+using AnyTask = std::variant<RegressionTask>;
+
+/// Reads `path` and builds its task. Throws InputError/IoError naming the file.
+AnyTask load_task(const std::string& path, const ProblemOptions& po);
+
+/// Exact F, kappa (mean and max over groups) and the task's metrics at theta.
+template <class Task>
+Metrics evaluate_task(const Task& task, const Vec& theta) {
+  ExactEvaluator ev(task.problem());
+  EvalInfo info;
+  const double f = ev.value(theta, &info);
+  Metrics m{{"objective", f}, {"kappa", info.kappa_mean}, {"kappa_max", info.kappa_max}};
+  for (auto& kv : task.metrics(theta)) m.push_back(std::move(kv));
+  return m;
+}
+
+/// Refuses to overwrite `out` unless `force`; checks its directory exists.
+void check_output(const std::string& out, bool force);
+
+}  // namespace lsekit
