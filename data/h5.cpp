@@ -1,0 +1,605 @@
+// RAII layer over the HDF5 C API: see h5.hpp.
+#include "data/h5.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <system_error>
+
+#include "core/errors.hpp"
+
+namespace lsekit::h5 {
+namespace {
+
+std::string with_reason(std::string text) {
+  const std::string reason = last_error();
+  if (!reason.empty()) text += " (" + reason + ")";
+  return text;
+}
+
+[[noreturn]] void io_fail(const Where& w, const std::string& object, const std::string& what) {
+  throw IoError(with_reason(w.file + ": " + object + ": " + what));
+}
+
+std::string format_double(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+std::string describe(const AttrValue& v) {
+  if (std::holds_alternative<double>(v)) return "a float64";
+  if (std::holds_alternative<std::int64_t>(v)) return "an int64";
+  return "a string";
+}
+
+herr_t collect_error(unsigned, const H5E_error2_t* err, void* data) {
+  auto* out = static_cast<std::vector<std::string>*>(data);
+  if (err && err->desc && *err->desc) out->emplace_back(err->desc);
+  return 0;
+}
+
+template <class T>
+void write_array_impl(hid_t file, const std::string& path, const std::vector<std::uint64_t>& shape,
+                      const T* data, hid_t file_type, hid_t mem_type, const Where& w) {
+  silence_errors();
+  std::uint64_t numel = 1;
+  for (auto d : shape) {
+    if (d != 0 && numel > std::numeric_limits<std::uint64_t>::max() / d) {
+      throw InputError(w.msg(path, "array size overflows"));
+    }
+    numel *= d;
+  }
+  Handle space;
+  if (shape.empty()) {
+    space = Handle::space(H5Screate(H5S_SCALAR));
+  } else {
+    const std::vector<hsize_t> dims(shape.begin(), shape.end());
+    space = Handle::space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+  }
+  if (!space) io_fail(w, path, "cannot create dataspace");
+
+  Handle lcpl = Handle::plist(H5Pcreate(H5P_LINK_CREATE));
+  if (!lcpl || H5Pset_create_intermediate_group(lcpl.get(), 1) < 0) {
+    io_fail(w, path, "cannot create property list");
+  }
+  Handle dset = Handle::dataset(
+      H5Dcreate2(file, path.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!dset) io_fail(w, path, "cannot create dataset");
+  if (numel > 0 && H5Dwrite(dset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+    io_fail(w, path, "cannot write dataset");
+  }
+  if (!dset.close()) io_fail(w, path, "cannot close dataset");
+}
+
+}  // namespace
+
+void silence_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+std::string last_error() {
+  std::vector<std::string> descs;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, &collect_error, &descs);
+  H5Eclear2(H5E_DEFAULT);
+  if (descs.empty()) return "";
+  if (descs.size() == 1 || descs.front() == descs.back()) return descs.front();
+  return descs.front() + ": " + descs.back();
+}
+
+std::string Where::msg(const std::string& object, const std::string& problem) const {
+  std::string s = file + ": " + object + ": " + problem;
+  if (!what.empty()) s += " (" + what + ")";
+  return s;
+}
+
+Handle& Handle::operator=(Handle&& o) noexcept {
+  if (this != &o) {
+    reset();
+    id_ = o.id_;
+    closer_ = o.closer_;
+    o.id_ = H5I_INVALID_HID;
+  }
+  return *this;
+}
+
+bool Handle::close() {
+  if (id_ < 0) return true;
+  const herr_t r = closer_ ? closer_(id_) : 0;
+  id_ = H5I_INVALID_HID;
+  return r >= 0;
+}
+
+void Handle::reset() noexcept {
+  if (id_ >= 0 && closer_) closer_(id_);
+  id_ = H5I_INVALID_HID;
+}
+
+// ---- files ---------------------------------------------------------------------------
+
+Handle open_file(const std::string& path) {
+  silence_errors();
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(st)) throw IoError(path + ": no such file");
+  if (std::filesystem::is_directory(st)) throw IoError(path + ": is a directory, not a file");
+  const htri_t is_h5 = H5Fis_hdf5(path.c_str());
+  if (is_h5 == 0) throw IoError(path + ": not an HDF5 file");
+  if (is_h5 < 0) throw IoError(with_reason(path + ": cannot be read as HDF5"));
+  Handle f = Handle::file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (!f) throw IoError(with_reason(path + ": cannot open HDF5 file"));
+  return f;
+}
+
+Handle create_file(const std::string& path, const Where& w) {
+  silence_errors();
+  Handle f = Handle::file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  if (!f) throw IoError(with_reason(w.file + ": cannot create file " + path));
+  return f;
+}
+
+void close_file(Handle& file, const Where& w) {
+  silence_errors();
+  if (!file.close()) throw IoError(with_reason(w.file + ": cannot close (flush) file"));
+}
+
+namespace {
+
+void sync_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return;  // best effort: the data is already flushed by H5Fclose
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+void publish(const std::string& tmp, const std::string& path, bool overwrite) {
+  if (!overwrite) {
+    if (::link(tmp.c_str(), path.c_str()) == 0) {
+      ::unlink(tmp.c_str());
+      return;
+    }
+    if (errno == EEXIST) throw IoError(path + ": already exists (not overwriting)");
+    // No hard links on this file system: check, then rename.
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) {
+      throw IoError(path + ": already exists (not overwriting)");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    throw IoError(path + ": cannot rename temporary file " + tmp + ": " + std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+void write_file_atomically(const std::string& path, bool overwrite,
+                           const std::function<void(hid_t file)>& fill) {
+  silence_errors();
+  const Where w{path, ""};
+  std::error_code ec;
+  if (!overwrite && std::filesystem::exists(path, ec)) {
+    throw IoError(path + ": already exists (not overwriting)");
+  }
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  try {
+    {
+      Handle f = create_file(tmp, w);
+      fill(f.get());
+      close_file(f, w);
+    }
+    sync_file(tmp);
+    publish(tmp, path, overwrite);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+}
+
+// ---- types and shapes ----------------------------------------------------------------
+
+TypeInfo type_info(hid_t type) {
+  TypeInfo t;
+  const H5T_class_t cls = H5Tget_class(type);
+  t.size = H5Tget_size(type);
+  const std::string bits = std::to_string(8 * t.size);
+  switch (cls) {
+    case H5T_FLOAT:
+      t.kind = Kind::Float;
+      t.name = "float" + bits;
+      break;
+    case H5T_INTEGER:
+      t.kind = Kind::Integer;
+      t.is_signed = H5Tget_sign(type) == H5T_SGN_2;
+      t.name = (t.is_signed ? "int" : "uint") + bits;
+      break;
+    case H5T_STRING:
+      t.kind = Kind::String;
+      t.variable = H5Tis_variable_str(type) > 0;
+      if (t.variable) t.size = 0;
+      t.name = "string";
+      break;
+    case H5T_ENUM:
+      t.name = "enum (e.g. bool)";
+      break;
+    case H5T_COMPOUND:
+      t.name = "compound";
+      break;
+    case H5T_ARRAY:
+      t.name = "array";
+      break;
+    case H5T_VLEN:
+      t.name = "variable-length sequence";
+      break;
+    case H5T_OPAQUE:
+      t.name = "opaque";
+      break;
+    case H5T_REFERENCE:
+      t.name = "reference";
+      break;
+    case H5T_BITFIELD:
+      t.name = "bitfield";
+      break;
+    case H5T_TIME:
+      t.name = "time";
+      break;
+    default:
+      t.name = "unknown type";
+      break;
+  }
+  return t;
+}
+
+std::vector<std::uint64_t> space_shape(hid_t space, const Where& w, const std::string& object) {
+  const H5S_class_t cls = H5Sget_simple_extent_type(space);
+  if (cls == H5S_SCALAR) return {};
+  if (cls == H5S_NULL) throw InputError(w.msg(object, "has an empty (null) dataspace"));
+  if (cls != H5S_SIMPLE) io_fail(w, object, "cannot read dataspace");
+  const int rank = H5Sget_simple_extent_ndims(space);
+  if (rank < 0) io_fail(w, object, "cannot read dataspace");
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  if (rank > 0 && H5Sget_simple_extent_dims(space, dims.data(), nullptr) < 0) {
+    io_fail(w, object, "cannot read dataspace");
+  }
+  return {dims.begin(), dims.end()};
+}
+
+std::uint64_t checked_numel(const std::vector<std::uint64_t>& shape, const Where& w,
+                            const std::string& object) {
+  std::uint64_t n = 1;
+  for (auto d : shape) {
+    if (d > kMaxElements || (d != 0 && n > kMaxElements / d)) {
+      throw InputError(w.msg(object, "declared shape " + shape_string(shape) +
+                                         " is too large (limit " + std::to_string(kMaxElements) +
+                                         " elements)"));
+    }
+    n *= d;
+  }
+  return n;
+}
+
+std::string shape_string(const std::vector<std::uint64_t>& shape) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + ")";
+}
+
+// ---- groups and links ----------------------------------------------------------------
+
+bool exists(hid_t loc, const std::string& path) {
+  silence_errors();
+  if (path.empty() || path == "/") return true;
+  std::string prefix;
+  std::size_t pos = 0;
+  if (path[0] == '/') {
+    prefix = "/";
+    pos = 1;
+  }
+  while (pos <= path.size()) {
+    auto next = path.find('/', pos);
+    if (next == std::string::npos) next = path.size();
+    if (next > pos) {
+      if (!prefix.empty() && prefix.back() != '/') prefix += '/';
+      prefix += path.substr(pos, next - pos);
+      if (H5Lexists(loc, prefix.c_str(), H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return false;
+      }
+    }
+    pos = next + 1;
+  }
+  // The link may dangle (soft link to nothing).
+  const htri_t ok = H5Oexists_by_name(loc, path.c_str(), H5P_DEFAULT);
+  H5Eclear2(H5E_DEFAULT);
+  return ok > 0;
+}
+
+Handle require_group(hid_t file, const std::string& path, const Where& w) {
+  silence_errors();
+  if (path.empty() || path == "/") {
+    Handle g = Handle::group(H5Gopen2(file, "/", H5P_DEFAULT));
+    if (!g) io_fail(w, "/", "cannot open root group");
+    return g;
+  }
+  if (exists(file, path)) {
+    Handle g = Handle::group(H5Gopen2(file, path.c_str(), H5P_DEFAULT));
+    if (!g) io_fail(w, path, "exists but is not a group");
+    return g;
+  }
+  Handle lcpl = Handle::plist(H5Pcreate(H5P_LINK_CREATE));
+  if (!lcpl || H5Pset_create_intermediate_group(lcpl.get(), 1) < 0) {
+    io_fail(w, path, "cannot create property list");
+  }
+  Handle g = Handle::group(H5Gcreate2(file, path.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!g) io_fail(w, path, "cannot create group");
+  return g;
+}
+
+// ---- reading datasets ----------------------------------------------------------------
+
+DatasetHeader open_dataset(hid_t loc, const std::string& path, const Where& w) {
+  silence_errors();
+  if (!exists(loc, path)) throw InputError(w.msg(path, "missing dataset"));
+  DatasetHeader h;
+  h.path = path;
+  h.dset = Handle::object(H5Oopen(loc, path.c_str(), H5P_DEFAULT));
+  if (!h.dset) io_fail(w, path, "cannot open object");
+  if (H5Iget_type(h.dset.get()) != H5I_DATASET) {
+    throw InputError(w.msg(path, "is a group (or named type), not a dataset"));
+  }
+  Handle type = Handle::type(H5Dget_type(h.dset.get()));
+  if (!type) io_fail(w, path, "cannot read datatype");
+  h.type = type_info(type.get());
+  Handle space = Handle::space(H5Dget_space(h.dset.get()));
+  if (!space) io_fail(w, path, "cannot read dataspace");
+  h.shape = space_shape(space.get(), w, path);
+  h.numel = checked_numel(h.shape, w, path);
+  return h;
+}
+
+void require_rank(const DatasetHeader& h, int rank, const Where& w) {
+  if (static_cast<int>(h.shape.size()) != rank) {
+    const std::string expected = rank == 0 ? "a scalar" : "rank " + std::to_string(rank);
+    throw InputError(w.msg(h.path, "expected " + expected + ", found rank " +
+                                       std::to_string(h.shape.size()) + " with shape " +
+                                       shape_string(h.shape)));
+  }
+}
+
+void require_float64(const DatasetHeader& h, const Where& w) {
+  if (h.type.kind != Kind::Float || h.type.size != 8) {
+    throw InputError(w.msg(h.path, "expected a float64 dataset, found " + h.type.name));
+  }
+}
+
+void require_integer(const DatasetHeader& h, const Where& w) {
+  if (h.type.kind != Kind::Integer) {
+    throw InputError(w.msg(h.path, "expected an integer (int64) dataset, found " + h.type.name));
+  }
+}
+
+void read_values(const DatasetHeader& h, double* out, const Where& w) {
+  silence_errors();
+  if (h.type.kind != Kind::Float && h.type.kind != Kind::Integer) {
+    throw InputError(w.msg(h.path, "expected a numeric dataset, found " + h.type.name));
+  }
+  if (h.numel == 0) return;
+  if (H5Dread(h.dset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0) {
+    io_fail(w, h.path, "cannot read dataset");
+  }
+}
+
+void read_values(const DatasetHeader& h, std::int64_t* out, const Where& w) {
+  silence_errors();
+  require_integer(h, w);
+  if (h.numel == 0) return;
+  if (H5Dread(h.dset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0) {
+    io_fail(w, h.path, "cannot read dataset");
+  }
+}
+
+std::vector<double> read_f64(hid_t loc, const std::string& path, int rank, const Where& w,
+                             std::vector<std::uint64_t>* shape) {
+  const DatasetHeader h = open_dataset(loc, path, w);
+  require_rank(h, rank, w);
+  require_float64(h, w);
+  std::vector<double> v(h.numel);
+  read_values(h, v.data(), w);
+  if (shape) *shape = h.shape;
+  return v;
+}
+
+std::vector<std::int64_t> read_i64(hid_t loc, const std::string& path, int rank, const Where& w,
+                                   std::vector<std::uint64_t>* shape) {
+  const DatasetHeader h = open_dataset(loc, path, w);
+  require_rank(h, rank, w);
+  require_integer(h, w);
+  std::vector<std::int64_t> v(h.numel);
+  read_values(h, v.data(), w);
+  if (shape) *shape = h.shape;
+  return v;
+}
+
+// ---- writing datasets ----------------------------------------------------------------
+
+void write_array(hid_t file, const std::string& path, const std::vector<std::uint64_t>& shape,
+                 const double* data, const Where& w) {
+  write_array_impl(file, path, shape, data, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, w);
+}
+
+void write_array(hid_t file, const std::string& path, const std::vector<std::uint64_t>& shape,
+                 const std::int64_t* data, const Where& w) {
+  write_array_impl(file, path, shape, data, H5T_STD_I64LE, H5T_NATIVE_INT64, w);
+}
+
+// ---- attributes ----------------------------------------------------------------------
+
+bool has_attr(hid_t obj, const std::string& name) {
+  silence_errors();
+  const htri_t r = H5Aexists(obj, name.c_str());
+  H5Eclear2(H5E_DEFAULT);
+  return r > 0;
+}
+
+bool read_attr_value(hid_t obj, const std::string& name, AttrValue& out, std::string* why,
+                     const Where& w, const std::string& object) {
+  silence_errors();
+  const std::string where = object + ": attribute '" + name + "'";
+  Handle attr = Handle::attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+  if (!attr) io_fail(w, object, "cannot open attribute '" + name + "'");
+  Handle space = Handle::space(H5Aget_space(attr.get()));
+  Handle ftype = Handle::type(H5Aget_type(attr.get()));
+  if (!space || !ftype) io_fail(w, object, "cannot read attribute '" + name + "'");
+  const TypeInfo t = type_info(ftype.get());
+  const H5S_class_t cls = H5Sget_simple_extent_type(space.get());
+  const hssize_t npoints = H5Sget_simple_extent_npoints(space.get());
+  if (cls == H5S_NULL || npoints != 1) {
+    if (why) {
+      *why = cls == H5S_NULL
+                 ? "empty " + t.name + " attribute"
+                 : t.name + " array of shape " + shape_string(space_shape(space.get(), w, where));
+    }
+    return false;
+  }
+  switch (t.kind) {
+    case Kind::Float: {
+      double v = 0;
+      if (H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &v) < 0) io_fail(w, where, "cannot read");
+      out = v;
+      return true;
+    }
+    case Kind::Integer: {
+      std::int64_t v = 0;
+      if (H5Aread(attr.get(), H5T_NATIVE_INT64, &v) < 0) io_fail(w, where, "cannot read");
+      out = v;
+      return true;
+    }
+    case Kind::String: {
+      if (t.variable) {
+        Handle mtype = Handle::type(H5Tcopy(H5T_C_S1));
+        if (!mtype || H5Tset_size(mtype.get(), H5T_VARIABLE) < 0 ||
+            H5Tset_cset(mtype.get(), H5Tget_cset(ftype.get())) < 0) {
+          io_fail(w, where, "cannot set up string type");
+        }
+        char* p = nullptr;
+        if (H5Aread(attr.get(), mtype.get(), &p) < 0) io_fail(w, where, "cannot read");
+        out = std::string(p ? p : "");
+        if (p) H5free_memory(p);
+        return true;
+      }
+      std::string buf(t.size, '\0');
+      if (t.size > 0 && H5Aread(attr.get(), ftype.get(), buf.data()) < 0) {
+        io_fail(w, where, "cannot read");
+      }
+      const auto nul = buf.find('\0');
+      if (nul != std::string::npos) buf.resize(nul);
+      if (H5Tget_strpad(ftype.get()) == H5T_STR_SPACEPAD) {
+        while (!buf.empty() && buf.back() == ' ') buf.pop_back();
+      }
+      out = std::move(buf);
+      return true;
+    }
+    case Kind::Other:
+      break;
+  }
+  if (why) *why = t.name + " attribute";
+  return false;
+}
+
+namespace {
+
+AttrValue read_attr_checked(hid_t obj, const std::string& name, const Where& w,
+                            const std::string& object, const std::string& expected) {
+  if (!has_attr(obj, name)) {
+    throw InputError(w.msg(object, "missing attribute '" + name + "' (" + expected + ")"));
+  }
+  AttrValue v;
+  std::string why;
+  if (!read_attr_value(obj, name, v, &why, w, object)) {
+    throw InputError(
+        w.msg(object, "attribute '" + name + "' must be " + expected + ", found " + why));
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string read_attr_string(hid_t obj, const std::string& name, const Where& w,
+                             const std::string& object) {
+  const AttrValue v = read_attr_checked(obj, name, w, object, "a string");
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  throw InputError(
+      w.msg(object, "attribute '" + name + "' must be a string, found " + describe(v)));
+}
+
+std::int64_t read_attr_int64(hid_t obj, const std::string& name, const Where& w,
+                             const std::string& object) {
+  const AttrValue v = read_attr_checked(obj, name, w, object, "an integer");
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return *i;
+  if (const auto* d = std::get_if<double>(&v)) {
+    // 2^63 is exactly representable; anything in [-2^63, 2^63) that is integral converts.
+    if (std::isfinite(*d) && std::floor(*d) == *d && *d >= -0x1p63 && *d < 0x1p63) {
+      return static_cast<std::int64_t>(*d);
+    }
+    throw InputError(
+        w.msg(object, "attribute '" + name + "' must be an integer, found " + format_double(*d)));
+  }
+  throw InputError(
+      w.msg(object, "attribute '" + name + "' must be an integer, found " + describe(v)));
+}
+
+double read_attr_double(hid_t obj, const std::string& name, const Where& w,
+                        const std::string& object) {
+  const AttrValue v = read_attr_checked(obj, name, w, object, "a number");
+  if (const auto* d = std::get_if<double>(&v)) return *d;
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+  throw InputError(
+      w.msg(object, "attribute '" + name + "' must be a number, found " + describe(v)));
+}
+
+void write_attr(hid_t obj, const std::string& name, const AttrValue& v, const Where& w,
+                const std::string& object) {
+  silence_errors();
+  const std::string where = object + ": attribute '" + name + "'";
+  if (has_attr(obj, name) && H5Adelete(obj, name.c_str()) < 0) {
+    io_fail(w, where, "cannot replace");
+  }
+  Handle space = Handle::space(H5Screate(H5S_SCALAR));
+  if (!space) io_fail(w, where, "cannot create dataspace");
+  Handle owned_type;
+  hid_t ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
+  const void* buf = nullptr;
+  const char* cstr = nullptr;
+  if (const auto* d = std::get_if<double>(&v)) {
+    ftype = H5T_IEEE_F64LE;
+    mtype = H5T_NATIVE_DOUBLE;
+    buf = d;
+  } else if (const auto* i = std::get_if<std::int64_t>(&v)) {
+    ftype = H5T_STD_I64LE;
+    mtype = H5T_NATIVE_INT64;
+    buf = i;
+  } else {
+    owned_type = Handle::type(H5Tcopy(H5T_C_S1));
+    if (!owned_type || H5Tset_size(owned_type.get(), H5T_VARIABLE) < 0 ||
+        H5Tset_cset(owned_type.get(), H5T_CSET_UTF8) < 0 ||
+        H5Tset_strpad(owned_type.get(), H5T_STR_NULLTERM) < 0) {
+      io_fail(w, where, "cannot set up string type");
+    }
+    ftype = mtype = owned_type.get();
+    cstr = std::get<std::string>(v).c_str();
+    buf = &cstr;
+  }
+  Handle attr =
+      Handle::attr(H5Acreate2(obj, name.c_str(), ftype, space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!attr) io_fail(w, where, "cannot create");
+  if (H5Awrite(attr.get(), mtype, buf) < 0) io_fail(w, where, "cannot write");
+  if (!attr.close()) io_fail(w, where, "cannot close");
+}
+
+}  // namespace lsekit::h5
