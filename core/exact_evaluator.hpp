@@ -122,7 +122,7 @@ class ExactEvaluator {
     if (grad) grad->setZero();
 
     if (by_groups_) {
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (chunks_ > 1)
       for (Index c = 0; c < chunks_; ++c) {
         Scratch& sc = scratch_[omp_get_thread_num()];
         Chunk& ch = chunk_[c];
@@ -145,7 +145,7 @@ class ExactEvaluator {
     } else {
       const Index m = p_.num_items();
       for (Index g = 0; g < k; ++g) {
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (chunks_ > 1)
         for (Index c = 0; c < chunks_; ++c) {
           Scratch& sc = scratch_[omp_get_thread_num()];
           Chunk& ch = chunk_[c];

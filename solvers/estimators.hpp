@@ -77,14 +77,14 @@ struct Softplus {
   double rho = 1e-3;
   template <class S, class Q, class W>
   GroupStep weights(const S& s, const Q& q, double lambda, double alpha, W&& w) const {
-    // z_i = (s_i - alpha)/lambda + log rho;  w_i = sigmoid(z_i) / rho.
-    const double lr = std::log(rho);
-    double est = 0.0;
-    for (Index i = 0; i < s.size(); ++i) {
-      const double z = (s[i] - alpha) / lambda + lr;
-      w[i] = num::sigmoid(z) / rho;
-      est += q[i] * num::softplus(z);
-    }
+    // z_i = (s_i - alpha)/lambda + log rho;  w_i = sigmoid(z_i)/rho = 1/(rho + e^{-(s_i-alpha)/lambda}).
+    // e^{-a} may overflow to +inf, which gives the correct w = 0; nothing else can overflow.
+    const auto a = (s.array() - alpha) / lambda;
+    w = (rho + (-a).exp()).inverse().matrix();
+    const auto z = a + std::log(rho);
+    // softplus(z) = max(z,0) + log1p(e^{-|z|}): relative precision even where softplus(z) ~ e^z
+    // is tiny, which matters because the sum is multiplied by lambda/rho.
+    const double est = (q.array() * (z.max(0.0) + (-z.abs()).exp().log1p())).sum();
     GroupStep r;
     r.mean_w = (q.array() * w.array()).sum();
     r.mean_w2 = (q.array() * w.array().square()).sum();

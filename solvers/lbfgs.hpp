@@ -141,7 +141,9 @@ LbfgsReport lbfgs_minimize(F&& f, Vec& x, const LbfgsParam& par, Callback&& call
       for (; ls < par.max_linesearch; ++ls) {
         a = std::isfinite(f_hi) ? cubic(a_lo, f_lo, dg_lo, a_hi, f_hi, dg_hi) : 0.5 * (a_lo + a_hi);
         fa = eval_at(a, dga);
-        if (!std::isfinite(fa) || !armijo(a, fa, dga) || fa >= f_lo) {
+        // Within rounding of f0 (approximate Wolfe) f cannot rank points: bracket by the slope.
+        const bool flat = fa <= f0 + tol_f;
+        if (!std::isfinite(fa) || (!flat && (!armijo(a, fa, dga) || fa >= f_lo))) {
           a_hi = a, f_hi = fa, dg_hi = dga;
         } else {
           if (curvature(dga)) {

@@ -151,7 +151,9 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
   // Adaptive rho: block means of the minibatch moments, restarted every block so
   // that moments of early, far-from-optimal iterates never linger.
   double log_mom1 = -num::kInf, log_mom2 = -num::kInf, mom_count = 0.0;
-  const long mom_block = std::clamp(std::lround(k0 / 4.0), 20L, 500L);
+  // One block = one epoch of steps (at least 20), aligned with the epoch permutation, so a
+  // block sees every sample once: shorter blocks underestimate kappa on heavy tails.
+  const long mom_block = std::max(std::lround(k0), 20L);
   const StepRule rule(o);
   ExactEvaluator<P> evaluator(problem);
 
@@ -226,14 +228,15 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
         if (adaptive_rho) {
           // log sum q u and log sum q u^2 with u = exp(s/lambda), overflow-free.
           const double mx = sg.maxCoeff();
-          double s1 = 0.0, s2 = 0.0;
-          for (Index i = 0; i < mb; ++i) {
-            const double e = std::exp((sg(i) - mx) / lambda);
-            s1 += q(i) * e;
-            s2 += q(i) * e * e;
-          }
+          const auto e = ((sg.array() - mx) / lambda).exp();
+          const double s1 = (q.array() * e).sum(), s2 = (q.array() * e.square()).sum();
           // Absolute log-moments (no reference point), so rows from different steps mix consistently.
-          const double l1 = mx / lambda + std::log(s1), l2 = 2.0 * mx / lambda + std::log(s2);
+          // Many groups (OT): each group's moments relative to its own minibatch LSE (so the
+          // block estimates mean_k kappa_k), since the groups' scales e^{L_k/lambda} differ by
+          // orders of magnitude and their shifts alpha_k are only updated when visited.
+          const double ref = over_groups ? mx + lambda * std::log(s1) : 0.0;
+          const double l1 = (mx - ref) / lambda + std::log(s1);
+          const double l2 = 2.0 * (mx - ref) / lambda + std::log(s2);
           log_mom1 = detail::log_add_exp(log_mom1, l1);
           log_mom2 = detail::log_add_exp(log_mom2, l2);
           mom_count += 1.0;
@@ -347,6 +350,15 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
     }
   }
   LSEKIT_NO_MALLOC(false);
+  if (res.status == Status::Diverged && step_good < 0) {
+    // Non-finite value inside the step loop: theta is the last finite iterate. Keep it if its
+    // exact objective is healthy, else fall back to the iterate of the last healthy trace row.
+    const double f_last = evaluator.value(theta), f0 = res.trace.front().objective;
+    if (!std::isfinite(f_last) || f_last > f0 + o.blowup * (1.0 + std::abs(f0))) {
+      theta = theta_good;
+      step_good = res.trace.back().step;
+    }
+  }
   if (step_good >= 0) avg_start = total_steps + 1;  // theta holds the healthy iterate itself
   if (res.status == Status::Diverged || res.trace.back().step != step) {
     solver_time += std::chrono::duration<double>(Clock::now() - t_start).count();

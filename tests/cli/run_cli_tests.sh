@@ -137,7 +137,7 @@ expect 2 "" -- "$LSEKIT" solve reg.h5 --out o15.h5 --epochs notanumber
 no_file o15.h5
 
 # ---- divergence: exit 1, result written with the last finite iterate -------------------
-expect 1 "diverged.*--step" -- "$LSEKIT" solve reg.h5 --solver sumexp --optimizer sgd --schedule constant --step 1e3 --out div.h5 -q
+expect 1 "reduce --step" -- "$LSEKIT" solve reg.h5 --solver sumexp --optimizer sgd --schedule constant --step 1e3 --out div.h5 -q
 if $PY -c "
 import h5py, numpy as np; f = h5py.File('div.h5'); assert f.attrs['status'] == 'diverged'
 assert np.all(np.isfinite(f['/solution/weights'][:]))
