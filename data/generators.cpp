@@ -15,6 +15,7 @@
 
 #include "core/errors.hpp"
 #include "core/rng.hpp"
+#include "data/labels.hpp"
 
 namespace lsekit {
 namespace {
@@ -120,6 +121,57 @@ Dataset generate_regression(const RegressionGenOptions& o) {
     };
     apply(d.train);
     if (d.test) apply(*d.test);
+  }
+  return d;
+}
+
+}  // namespace lsekit
+
+// ---- Gaussian-mixture classification (generate_classification) -------------------------
+
+namespace lsekit {
+
+Dataset generate_classification(const ClassificationGenOptions& o) {
+  auto fail = [](const std::string& m) { throw InputError("classification generator: " + m); };
+  if (o.n < 1) fail("n must be >= 1");
+  if (o.p < 1) fail("p must be >= 1");
+  if (o.n_test < 0) fail("n_test must be >= 0");
+  if (o.num_classes < 2) fail("num_classes must be >= 2");
+  if (o.num_classes > 100000) fail("num_classes must be <= 100000");
+  if (static_cast<double>(o.n + o.n_test + o.num_classes) * static_cast<double>(o.p) > 1e10)
+    fail("(n + n_test) * p is too large");
+  if (!(o.separation >= 0.0) || !std::isfinite(o.separation))
+    fail("separation must be finite and >= 0");
+  if (!(o.label_noise >= 0.0 && o.label_noise <= 1.0)) fail("label_noise must be in [0, 1]");
+
+  Rng rng(o.seed);
+  const double scale = o.separation / std::sqrt(2.0 * static_cast<double>(o.p));
+  MatRM mu(o.num_classes, o.p);
+  for (long k = 0; k < o.num_classes; ++k)
+    for (long j = 0; j < o.p; ++j) mu(k, j) = scale * rng.normal();
+  auto fill = [&](Split& s, long n) {
+    s.x.resize(n, o.p);
+    s.labels.resize(n);
+    for (long i = 0; i < n; ++i) {
+      const auto y = static_cast<Index>(rng.below(static_cast<std::uint64_t>(o.num_classes)));
+      s.labels[i] = y;
+      for (long j = 0; j < o.p; ++j) s.x(i, j) = mu(y, j) + rng.normal();
+    }
+    s.y = s.labels.cast<double>();
+  };
+  Dataset d;
+  d.task = Task::Classification;
+  d.num_classes = o.num_classes;
+  fill(d.train, o.n);
+  if (o.n_test > 0) {
+    d.test.emplace();
+    fill(*d.test, o.n_test);
+  }
+  if (o.label_noise > 0.0) {
+    IVec clean = d.train.labels;
+    inject_label_noise(d.train.labels, o.num_classes, o.label_noise, NoiseKind::Uniform, rng);
+    d.train.y = d.train.labels.cast<double>();
+    d.train.y_clean = std::move(clean);
   }
   return d;
 }

@@ -24,7 +24,7 @@ std::string with_reason(std::string text) {
 }
 
 [[noreturn]] void io_fail(const Where& w, const std::string& object, const std::string& what) {
-  throw IoError(with_reason(w.file + ": " + object + ": " + what));
+  throw IoError(w.msg(object, with_reason(what)));
 }
 
 std::string format_double(double v) {
@@ -127,6 +127,10 @@ Handle open_file(const std::string& path) {
   const auto st = std::filesystem::status(path, ec);
   if (!std::filesystem::exists(st)) throw IoError(path + ": no such file");
   if (std::filesystem::is_directory(st)) throw IoError(path + ": is a directory, not a file");
+  // HDF5 needs a seekable file; opening a FIFO would block forever.
+  if (!std::filesystem::is_regular_file(st)) {
+    throw IoError(path + ": not a regular file (a FIFO, socket or device); give an HDF5 file");
+  }
   const htri_t is_h5 = H5Fis_hdf5(path.c_str());
   if (is_h5 == 0) throw IoError(path + ": not an HDF5 file");
   if (is_h5 < 0) throw IoError(with_reason(path + ": cannot be read as HDF5"));
@@ -343,6 +347,48 @@ Handle require_group(hid_t file, const std::string& path, const Where& w) {
 
 // ---- reading datasets ----------------------------------------------------------------
 
+namespace {
+
+// The data of a dataset must be in the file before a reader allocates memory for it: a
+// dataset created but never (completely) written reads as fill values, and a corrupt or
+// hostile header can declare far more data than the file holds (16 GiB from a 2 kB file).
+// Datasets whose data lives in other files (external storage, virtual) are left to H5Dread.
+void check_storage(const DatasetHeader& h, const Where& w) {
+  const hid_t dset = h.dset.get();
+  Handle dcpl = Handle::plist(H5Dget_create_plist(dset));
+  if (!dcpl) io_fail(w, h.path, "cannot read the dataset creation properties");
+  if (H5Pget_layout(dcpl.get()) == H5D_VIRTUAL || H5Pget_external_count(dcpl.get()) != 0) return;
+  H5D_space_status_t status = H5D_SPACE_STATUS_ERROR;
+  if (H5Dget_space_status(dset, &status) < 0) io_fail(w, h.path, "cannot read the storage status");
+  if (status != H5D_SPACE_STATUS_ALLOCATED) {
+    throw InputError(w.msg(h.path, "declares shape " + shape_string(h.shape) + " but " +
+                                       (status == H5D_SPACE_STATUS_NOT_ALLOCATED
+                                            ? "holds no data (created, never written)"
+                                            : "only part of its data was written")));
+  }
+  const hsize_t stored = H5Dget_storage_size(dset);
+  Handle file = Handle::file(H5Iget_file_id(dset));
+  hsize_t file_size = 0;
+  if (!file || H5Fget_filesize(file.get(), &file_size) < 0) {
+    io_fail(w, h.path, "cannot determine the file size");
+  }
+  const std::string bytes = " bytes of data";
+  if (stored > file_size) {
+    throw IoError(w.msg(h.path, "declares " + std::to_string(stored) + bytes +
+                                    ", but the file has only " + std::to_string(file_size) +
+                                    " bytes (truncated or corrupt)"));
+  }
+  const int nfilters = H5Pget_nfilters(dcpl.get());
+  if (nfilters == 0 && h.type.size > 0 && stored / h.type.size < h.numel) {
+    throw IoError(w.msg(h.path, "holds " + std::to_string(stored) + bytes + ", too few for shape " +
+                                    shape_string(h.shape) + " of " + h.type.name +
+                                    " (corrupt file)"));
+  }
+  H5Eclear2(H5E_DEFAULT);
+}
+
+}  // namespace
+
 DatasetHeader open_dataset(hid_t loc, const std::string& path, const Where& w) {
   silence_errors();
   if (!exists(loc, path)) throw InputError(w.msg(path, "missing dataset"));
@@ -360,6 +406,9 @@ DatasetHeader open_dataset(hid_t loc, const std::string& path, const Where& w) {
   if (!space) io_fail(w, path, "cannot read dataspace");
   h.shape = space_shape(space.get(), w, path);
   h.numel = checked_numel(h.shape, w, path);
+  if (h.numel > 0 && (h.type.kind == Kind::Float || h.type.kind == Kind::Integer)) {
+    check_storage(h, w);  // only numeric datasets are ever read
+  }
   return h;
 }
 

@@ -153,7 +153,10 @@ struct DatasetHeader {
   std::uint64_t numel = 0;
 };
 
-/// Opens the dataset at `path`. InputError if it is missing, not a dataset, or too big.
+/// Opens the dataset at `path`. InputError if it is missing, not a dataset, too big, or (numeric
+/// datasets, the only ones ever read) holds no data or only part of it (never completely
+/// written); IoError if it declares more data than the file holds (truncated or corrupt).
+/// So a reader never allocates more than the file can back (plus what compression expands).
 DatasetHeader open_dataset(hid_t loc, const std::string& path, const Where& w);
 
 /// InputError unless the dataset has rank `rank`.

@@ -185,8 +185,10 @@ H5Doc read_h5doc(const std::string& path) {
     } else {
       std::string text =
           "dataset of type " + h.type.name + " and shape " + h5::shape_string(h.shape);
-      const auto it = attrs.find("<unsupported>");
-      if (it != attrs.end()) text += "; " + std::get<std::string>(it->second);
+      const auto it = attrs.find("<unsupported>");  // may also be a real attribute of any type
+      if (it != attrs.end()) {
+        if (const auto* s = std::get_if<std::string>(&it->second)) text += "; " + *s;
+      }
       attrs["<unsupported>"] = std::move(text);
     }
     if (attrs.empty()) doc.attrs.erase(name);

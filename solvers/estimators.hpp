@@ -77,14 +77,20 @@ struct Softplus {
   double rho = 1e-3;
   template <class S, class Q, class W>
   GroupStep weights(const S& s, const Q& q, double lambda, double alpha, W&& w) const {
-    // z_i = (s_i - alpha)/lambda + log rho;  w_i = sigmoid(z_i)/rho = 1/(rho + e^{-(s_i-alpha)/lambda}).
-    // e^{-a} may overflow to +inf, which gives the correct w = 0; nothing else can overflow.
-    const auto a = (s.array() - alpha) / lambda;
-    w = (rho + (-a).exp()).inverse().matrix();
-    const auto z = a + std::log(rho);
-    // softplus(z) = max(z,0) + log1p(e^{-|z|}): relative precision even where softplus(z) ~ e^z
-    // is tiny, which matters because the sum is multiplied by lambda/rho.
-    const double est = (q.array() * (z.max(0.0) + (-z.abs()).exp().log1p())).sum();
+    // z_i = (s_i - alpha)/lambda + log rho;  w_i = sigmoid(z_i)/rho <= 1/rho.
+    // One exp per item: e_i = e^{-|z_i|} in (0,1] (never overflows), kept in w, gives both
+    //   softplus(z) = max(z,0) + log1p(e)  and  sigmoid(z) = z >= 0 ? 1/(1+e) : e/(1+e).
+    // log1p(e) = log(u) e / (u - 1), u = 1 + e (Goldberg's trick: a few ulps, vectorized;
+    // = e where u rounds to 1), so softplus keeps relative precision where it is ~e^z, which
+    // matters because the sum is multiplied by lambda/rho.
+    const double lr = std::log(rho);
+    const auto z = (s.array() - alpha) / lambda + lr;
+    w = (-z.abs()).exp().matrix();
+    const auto e = w.array();
+    const auto u = 1.0 + e;
+    const auto l1p = (u == 1.0).select(e, u.log() * e / (u - 1.0));
+    const double est = (q.array() * (z.max(0.0) + l1p)).sum();
+    w = ((z >= 0.0).select(1.0, e) / (u * rho)).matrix();
     GroupStep r;
     r.mean_w = (q.array() * w.array()).sum();
     r.mean_w2 = (q.array() * w.array().square()).sum();

@@ -13,7 +13,7 @@
 namespace lsekit {
 
 enum class SolverKind { BiasedSoftmax, VariationalLog, Softplus, SumExp, Erm, Full };
-enum class OptimizerKind { Sgd, Nesterov, Adam, Lbfgs };
+enum class OptimizerKind { Sgd, Nesterov, Adam, Lbfgs, Sinkhorn };
 enum class ScheduleKind { Constant, InvSqrt, Decay };
 enum class SamplingKind { Permutation, Replacement };
 
@@ -32,11 +32,13 @@ inline constexpr std::array<NamedValue<SolverKind>, 6> kSolverNames{{
     {SolverKind::Erm, "erm", "baseline: minimize the plain mean loss"},
     {SolverKind::Full, "full", "exact full-batch gradient (L-BFGS by default): the reference"},
 }};
-inline constexpr std::array<NamedValue<OptimizerKind>, 4> kOptimizerNames{{
+inline constexpr std::array<NamedValue<OptimizerKind>, 5> kOptimizerNames{{
     {OptimizerKind::Sgd, "sgd", "plain SGD"},
     {OptimizerKind::Nesterov, "nesterov", "SGD with Nesterov momentum"},
     {OptimizerKind::Adam, "adam", "Adam"},
     {OptimizerKind::Lbfgs, "lbfgs", "L-BFGS on the exact objective (solver full only)"},
+    {OptimizerKind::Sinkhorn, "sinkhorn",
+     "log-domain Sinkhorn (solver full, entropic OT only; stops on the marginal error)"},
 }};
 inline constexpr std::array<NamedValue<ScheduleKind>, 3> kScheduleNames{{
     {ScheduleKind::Constant, "constant", "step"},
@@ -101,9 +103,9 @@ struct SolverOptions {
   long eval_points = 50;  // exact evaluations along the run (trace rows), >= 2
   double blowup = 1e6;    // diverged if F > F0 + blowup * (1 + |F0|) at a trace row
 
-  // Full-batch reference (solver full with optimizer lbfgs).
-  double gtol = 1e-9;     // stop when |grad F| <= gtol
-  long max_iter = 100000; // L-BFGS iterations
+  // Full-batch reference (solver full with optimizer lbfgs, or sinkhorn for OT).
+  double gtol = 1e-9;     // stop when |grad F| <= gtol (sinkhorn: marginal error = |grad F|_1)
+  long max_iter = 100000; // L-BFGS / Sinkhorn iterations
   int lbfgs_memory = 10;
 
   /// The defaults for `kind`: those above, except that `full` uses L-BFGS.
@@ -123,6 +125,11 @@ struct SolverOptions {
     if (!(step > 0.0) || bad(step)) return "--step must be finite and > 0";
     if (optimizer == OptimizerKind::Lbfgs && solver != SolverKind::Full)
       return "--optimizer lbfgs is only available with --solver full";
+    if (optimizer == OptimizerKind::Sinkhorn && solver != SolverKind::Full)
+      return "--optimizer sinkhorn is only available with --solver full";
+    if (optimizer == OptimizerKind::Sinkhorn && !batch_over_groups)
+      return "--optimizer sinkhorn solves entropic OT only (an lsekit-ot instance), not this "
+             "problem; use --optimizer lbfgs";
     if (!(momentum >= 0.0 && momentum < 1.0)) return "--momentum must be in [0, 1)";
     if (!(beta1 >= 0.0 && beta1 < 1.0) || !(beta2 >= 0.0 && beta2 < 1.0))
       return "Adam betas must be in [0, 1)";

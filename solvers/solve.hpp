@@ -5,17 +5,21 @@
 // `full` is the exact reference: L-BFGS on the exact F (lbfgs.hpp) down to
 // |grad F| <= gtol, or, with --optimizer sgd|nesterov|adam, full-batch gradient
 // steps with that rule (one step = one epoch), to show what exact gradients buy.
+// For entropic OT (SemiDualProblem), `full` with --optimizer sinkhorn runs log-domain
+// Sinkhorn (sinkhorn.hpp) down to a marginal error <= gtol instead.
 #pragma once
 
 #include <chrono>
 #include <cstdio>
 #include <string>
 
+#include "core/errors.hpp"
 #include "core/exact_evaluator.hpp"
 #include "solvers/estimators.hpp"
 #include "solvers/lbfgs.hpp"
 #include "solvers/options.hpp"
 #include "solvers/result.hpp"
+#include "solvers/sinkhorn.hpp"
 #include "solvers/step_rules.hpp"
 #include "solvers/stochastic_solver.hpp"
 
@@ -143,7 +147,12 @@ Result solve(const P& problem, const SolverOptions& o, Observer* observer = null
     case SolverKind::Softplus: return run_stochastic(problem, Softplus{}, o, observer, theta0);
     case SolverKind::SumExp: return run_stochastic(problem, SumExp{}, o, observer, theta0);
     case SolverKind::Erm: return run_stochastic(problem, Erm{}, o, observer, theta0);
-    case SolverKind::Full: return run_full(problem, o, observer, theta0);
+    case SolverKind::Full:
+      if (o.optimizer == OptimizerKind::Sinkhorn) {
+        if constexpr (SemiDualProblem<P>) return run_sinkhorn(problem, o, observer, theta0);
+        else throw InputError("--optimizer sinkhorn solves entropic OT only, not this problem");
+      }
+      return run_full(problem, o, observer, theta0);
   }
   return {};
 }

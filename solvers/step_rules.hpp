@@ -39,6 +39,7 @@ struct StepRule {
     switch (kind) {
       case OptimizerKind::Sgd:
       case OptimizerKind::Lbfgs:
+      case OptimizerKind::Sinkhorn:
         x -= eta * g;
         break;
       case OptimizerKind::Nesterov:

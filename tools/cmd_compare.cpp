@@ -52,7 +52,7 @@ int cmd_compare(int argc, const char* const* argv) {
   ProblemOptions pb;
   std::string input, out, config, solvers_arg, steps_arg;
   int jobs = 0, seeds = 1;
-  bool force = false, quiet = false;
+  bool force = false, quiet = false, no_plots = false;
   std::string all;
   for (const auto& nv : kSolverNames) all += std::string(all.empty() ? "" : ",") + nv.name;
   po::options_description desc(
@@ -71,6 +71,7 @@ int cmd_compare(int argc, const char* const* argv) {
       ("seeds", po::value(&seeds)->default_value(1), "seeds per configuration (--seed, --seed+1, ...)")
       ("jobs", po::value(&jobs)->default_value(0), "runs in parallel (0 = all cores)")
       ("quiet,q", po::bool_switch(&quiet), "no progress line")
+      ("no-plots", po::bool_switch(&no_plots), "do not draw plots (see lsekit plot)")
       ("config", po::value(&config), "read further options from FILE");
   add_problem_options(desc, pb);
   add_solver_options(desc, sa);
@@ -251,6 +252,15 @@ int cmd_compare(int argc, const char* const* argv) {
                       best_time, diverged, range);
         }
         std::printf("\nwrote %s\n", out.c_str());
+        if (!no_plots) {
+          if (plotting_available()) {
+            std::printf("plots:\n");
+            if (run_plot_script(out, "") != 0) std::fprintf(stderr, "lsekit compare: plotting failed\n");
+          } else {
+            std::printf("(no plots: install python3-matplotlib and python3-h5py, then lsekit plot %s)\n",
+                        out.c_str());
+          }
+        }
         return kExitOk;
       },
       any);

@@ -68,6 +68,8 @@ struct GenKind {
 };
 constexpr GenKind kKinds[] = {
     {"regression", gen_regression, "heavy-tailed regression with outliers (DRO regression)"},
+    {"classification", cmd_gen_classification, "Gaussian mixture, K classes (DRO classification)"},
+    {"ot", cmd_gen_ot, "Gaussian mixture -> point cloud (entropic semi-discrete OT)"},
 };
 
 }  // namespace

@@ -1,4 +1,5 @@
 // lsekit solve / lsekit eval.
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -121,8 +122,13 @@ int cmd_eval(int argc, const char* const* argv) {
   const auto& attrs = doc.attrs.count(prefix.empty() ? "/" : prefix) ? doc.attrs.at(prefix.empty() ? "/" : prefix)
                                                                       : throw InputError(result_path + ": no run " + prefix);
   auto num = [&](const char* k, double& dst) {
-    if (vm[k].defaulted() && attrs.count(k) && std::holds_alternative<double>(attrs.at(k)))
+    if (vm[k].defaulted() && attrs.count(k) && std::holds_alternative<double>(attrs.at(k))) {
       dst = std::get<double>(attrs.at(k));
+      // Name the result file: the value comes from it, not from the command line.
+      if (!std::isfinite(dst) || dst < 0.0 || (dst == 0.0 && std::string(k) != "l2"))
+        throw InputError(result_path + ": " + (prefix.empty() ? "/" : prefix) + ": attribute '" + k +
+                         "' is " + std::to_string(dst) + ", not a valid " + k + " (lsekit result)");
+    }
   };
   num("lambda", pb.lambda);
   num("epsilon", pb.epsilon);

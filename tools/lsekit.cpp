@@ -19,8 +19,10 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"gen", lsekit::cli::cmd_gen, "generate a seeded synthetic dataset or OT instance"},
+    {"import", lsekit::cli::cmd_import, "import Fashion-MNIST or a CSV file as a dataset"},
     {"solve", lsekit::cli::cmd_solve, "solve one problem with one solver, write a result file"},
     {"compare", lsekit::cli::cmd_compare, "run a grid of solvers x steps x seeds, print a summary"},
+    {"plot", lsekit::cli::cmd_plot, "draw PNG/SVG plots of a compare file"},
     {"eval", lsekit::cli::cmd_eval, "recompute the exact objective and metrics of a result"},
     {"info", lsekit::cli::cmd_info, "describe any lsekit HDF5 file"},
 };

@@ -5,7 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(build-essential cmake pkg-config libeigen3-dev libhdf5-dev libboost-program-options-dev
-          catch2 zlib1g-dev dataset-fashion-mnist python3-h5py)
+          catch2 zlib1g-dev dataset-fashion-mnist python3-h5py python3-matplotlib)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

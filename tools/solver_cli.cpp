@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "core/errors.hpp"
@@ -69,8 +70,8 @@ void add_solver_options(po::options_description& d, SolverArgs& a) {
        "exact evaluations (trace rows) along a stochastic run")
       ("blowup", po::value(&o.blowup)->default_value(def.blowup, text(def.blowup)),
        "stop as diverged when F > F0 + blowup*(1+|F0|)")
-      ("gtol", po::value(&o.gtol)->default_value(def.gtol, text(def.gtol)), "full/lbfgs: stop when |grad F| <= gtol")
-      ("max-iter", po::value(&o.max_iter)->default_value(def.max_iter), "full/lbfgs: iteration limit")
+      ("gtol", po::value(&o.gtol)->default_value(def.gtol, text(def.gtol)), "full: stop when |grad F| <= gtol (sinkhorn: marginal error = |grad F|_1)")
+      ("max-iter", po::value(&o.max_iter)->default_value(def.max_iter), "full: L-BFGS / Sinkhorn iteration limit")
       ("lbfgs-memory", po::value(&o.lbfgs_memory)->default_value(def.lbfgs_memory), "full/lbfgs: history size");
 }
 
@@ -99,6 +100,14 @@ void parse(int argc, const char* const* argv, const po::options_description& vis
   po::store(po::command_line_parser(argc, argv).options(visible).positional(positional).run(), vm);
   if (vm.count("config") && !vm["config"].as<std::string>().empty()) {
     const std::string path = vm["config"].as<std::string>();
+    // An ifstream opens a directory without complaint and reads nothing from it, and reads
+    // /dev/zero forever: accept regular files and pipes (--config <(...)) only.
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    if (fs::is_directory(st)) throw IoError(path + ": is a directory, not a config file");
+    if (fs::exists(st) && !fs::is_regular_file(st) && !fs::is_fifo(st))
+      throw IoError(path + ": not a regular file (a device or socket), not a config file");
     std::ifstream in(path);
     if (!in) throw IoError(path + ": cannot open the config file");
     try {
@@ -111,7 +120,11 @@ void parse(int argc, const char* const* argv, const po::options_description& vis
 }
 
 int set_threads(int threads) {
-  if (threads < 0) throw InputError("--threads must be >= 0");
+  // libgomp allocates its team up front: --threads 100000000 would exhaust memory.
+  constexpr int kMaxThreads = 1024;
+  if (threads < 0 || threads > kMaxThreads)
+    throw InputError("--threads must be in 0.." + std::to_string(kMaxThreads) + " (0 = all cores), got " +
+                     std::to_string(threads));
   if (threads > 0) omp_set_num_threads(threads);
   return omp_get_max_threads();
 }

@@ -5,6 +5,7 @@
 
 #include "core/errors.hpp"
 #include "data/dataset.hpp"
+#include "data/ot_instance.hpp"
 
 namespace lsekit {
 
@@ -18,7 +19,14 @@ AnyTask load_task(const std::string& path, const ProblemOptions& po) {
     if (!(po.l2 >= 0.0) || !std::isfinite(po.l2))
       throw InputError(path + ": --l2 must be finite and >= 0 (" + pname + ")");
     if (d.task == Task::Regression) return RegressionTask(std::move(d), po);
-    throw InputError(path + ": DRO classification is not available in this build");
+    return ClassificationTask(std::move(d), po);
+  }
+  if (format == "lsekit-ot") {
+    if (!(po.epsilon >= 0.0) || !std::isfinite(po.epsilon))
+      throw InputError(path + ": --epsilon must be finite and > 0 (0 = the instance's) (entropic OT)");
+    if (po.l2 != 0.0)
+      throw InputError(path + ": --l2 does not apply to entropic OT (the semi-dual has no L2 term)");
+    return OtTask(read_ot_instance(path), po);
   }
   if (format.empty())
     throw InputError(path + ": no 'format' attribute at the root: not an lsekit dataset or OT instance");
@@ -30,6 +38,8 @@ void check_output(const std::string& out, bool force) {
   if (out.empty()) throw InputError("--out is required");
   if (fs::exists(out) && !force)
     throw InputError("--out " + out + " exists; pass --force to overwrite it");
+  if (fs::exists(out) && !fs::is_regular_file(out))  // --force never replaces /dev/null or a directory
+    throw InputError("--out " + out + " exists and is not a regular file; not replacing it");
   const fs::path parent = fs::path(out).parent_path();
   if (!parent.empty() && !fs::is_directory(parent))
     throw IoError(out + ": directory " + parent.string() + " does not exist");

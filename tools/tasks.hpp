@@ -6,11 +6,13 @@
 #include <variant>
 
 #include "core/exact_evaluator.hpp"
+#include "tools/task_classification.hpp"
+#include "tools/task_ot.hpp"
 #include "tools/task_regression.hpp"
 
 namespace lsekit {
 
-using AnyTask = std::variant<RegressionTask>;
+using AnyTask = std::variant<RegressionTask, OtTask, ClassificationTask>;
 
 /// Reads `path` and builds its task. Throws InputError/IoError naming the file.
 AnyTask load_task(const std::string& path, const ProblemOptions& po);

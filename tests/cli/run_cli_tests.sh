@@ -90,6 +90,17 @@ if $PY -c "
 import h5py; f = h5py.File('cmp.h5'); assert len(f['runs']) == 9, len(f['runs']); assert f['/summary/final_objective'].shape == (9,)
 "; then ok; else bad "compare file layout"; fi
 
+# Plots: compare draws them when matplotlib is present; lsekit plot redraws them.
+if /usr/bin/python3 -c "import matplotlib, h5py" 2>/dev/null; then
+  for f in objective objective_time step_robustness; do
+    for ext in png svg; do
+      if [ -s "cmp_plots/$f.$ext" ]; then ok; else bad "plot cmp_plots/$f.$ext missing or empty"; fi
+    done
+  done
+  expect 0 "replot/step_robustness.svg" -- "$LSEKIT" plot cmp.h5 --out-dir replot
+  expect 2 "not an lsekit compare file" -- "$LSEKIT" plot reg.h5 --out-dir noplot
+fi
+
 # ---- bad input: exit 2, message names the file/dataset/option, no output file ------------
 $PY - <<'PYEOF'
 import h5py, numpy as np, shutil

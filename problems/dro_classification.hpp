@@ -1,0 +1,294 @@
+// KL-DRO classification = tilted multinomial logistic regression (SPEC section 2.2).
+//
+//   theta = (W, c),  W in R^{K x p} stored row-major (theta[k p + j] = W_kj), then c in R^K;
+//   z_i = W x_i + c in R^K (the logits),
+//   l_i(theta) = -log softmax(z_i)_{y_i} = log sum_k e^{z_ik} - z_{i y_i}   (cross-entropy),
+//   F(theta) = lambda log( (1/n) sum_i exp(l_i / lambda) ) + (mu/2) |W|_F^2.
+//
+// One group (k = 0) whose items are the n training samples, uniform nu. lambda -> infinity
+// recovers multinomial logistic regression (ERM), lambda -> 0 the worst-sample loss.
+// With mu = 0 the minimum is often not attained, and theta* is never unique (adding one
+// vector to every row of W, or one constant to every c_k, changes no loss): use mu > 0 when
+// an exact optimum is needed and compare objective values, never raw weights.
+// References: Li, Beirami, Sanjabi, Smith, "Tilted Empirical Risk Minimization", ICLR 2021
+// (and "On tilted losses in machine learning", JMLR 2023); KL-DRO duality
+// sup_{Q: KL(Q||P_n)} E_Q l - lambda KL(Q||P_n) = lambda log E_{P_n} e^{l/lambda}, e.g.
+// Gladin, Kroshnin, Zhu, Dvurechensky (2025).
+//
+// Minibatch computation (B items, gathered rows X_B in R^{B x p}):
+//   scores:        Z = X_B W^T + 1 c^T  (B x K, one matrix product), then a max-shifted
+//                  log-softmax per row: with m_i = max_k z_ik attained at k = a_i and
+//                  r_i = sum_{k != a_i} e^{z_ik - m_i},  l_i = log1p(r_i) + m_i - z_{i y_i}
+//                  (exact to rounding also for tiny losses). The probabilities
+//                  P_ik = softmax(z_i)_k are cached in the workspace.
+//   add_gradient:  G = diag(w) (P - Y) (B x K; Y one-hot, with G_{i y_i} = -w_i sum_{k != y_i}
+//                  P_ik so that rows of P - Y sum to zero exactly),
+//                  grad_W += G^T X_B (one matrix product),  grad_c += G^T 1.
+// Both products run on the calling thread (SerialEigenProducts) and are issued to Eigen in
+// panels (items x classes x features) whose pairwise areas stay within
+// EIGEN_STACK_ALLOCATION_LIMIT (16384 doubles), so Eigen packs them on the stack and never
+// touches the heap. On Fashion-MNIST (p = 784, K = 10) a batch of 10 is a single product each;
+// a batch of 100 is 5 feature panels of 160 columns of the same product (same FLOP count,
+// 2 B p K for each of scores and gradient; measured within ~10% of one unsplit product).
+// L2: R(theta) = (mu/2) |W|_F^2; the intercepts c are never regularized.
+//
+// Data and lifetime: the problem does NOT copy the training data. It holds views (pointers,
+// exposed as Eigen::Map) of X (n x p, row-major, one sample per row) and of the labels (n, int64 in
+// 0..K-1) owned by the caller, which must outlive the problem and must not move its
+// storage (tools/task_classification.hpp keeps them in a std::shared_ptr<const Dataset>).
+// Constructing from temporaries is a compile error.
+// Allocation: make_workspace(groups, max_items) allocates P and G (max_items x K each) and a
+// gather buffer of min(max_items, kItemBlock) rows; scores()/add_gradient() never allocate.
+// Thread-safety: const methods are thread-safe; each thread uses its own Workspace.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "problems/problem.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace lsekit {
+
+/// Runs Eigen products on the calling thread only while in scope. Eigen parallelizes a large
+/// product with OpenMP when omp_get_max_threads() > 1, and that path allocates its packing
+/// buffers on the heap at every call; the minibatch products of a step are too small to gain
+/// from it, and the exact evaluator already runs one chunk per thread. The guard lowers the
+/// calling thread's own OpenMP thread budget (an OpenMP per-task setting, so other threads are
+/// unaffected) and restores it; Eigen::setNbThreads would change it process-wide.
+class SerialEigenProducts {
+ public:
+#ifdef _OPENMP
+  SerialEigenProducts() : saved_(omp_get_max_threads()) {
+    if (saved_ > 1) omp_set_num_threads(1);
+  }
+  ~SerialEigenProducts() {
+    if (saved_ > 1) omp_set_num_threads(saved_);
+  }
+
+ private:
+  int saved_;
+#endif
+};
+
+class DroClassification {
+ public:
+  static constexpr bool kBatchOverGroups = false;
+  /// Items per product panel (rows of X_B given to one Eigen product).
+  static constexpr Index kItemBlock = 256;
+  /// Largest pairwise panel area (in doubles) that Eigen packs on the stack.
+  static constexpr Index kPanelArea =
+      EIGEN_STACK_ALLOCATION_LIMIT / static_cast<Index>(sizeof(double));
+
+  struct Workspace {
+    MatRM xb;  // gathered rows of X (min(max_items, kItemBlock) x p)
+    MatRM pr;  // softmax probabilities P of the last scores() call (max_items x K)
+    MatRM g;   // diag(w) (P - Y) (max_items x K)
+  };
+
+  /// x: n x p features, labels: n class indices in 0..num_classes-1. Both are viewed, not
+  /// copied: they must outlive the problem (see the header comment).
+  DroClassification(const MatRM& x, const IVec& labels, Index num_classes, double lambda,
+                    double l2 = 0.0)
+      : x_(x.data()),
+        y_(labels.data()),
+        n_(x.rows()),
+        p_(x.cols()),
+        k_(num_classes),
+        lambda_(lambda),
+        l2_(l2) {
+    if (n_ != labels.size())
+      throw std::invalid_argument("DRO classification: X has " + std::to_string(n_) +
+                                  " rows but there are " + std::to_string(labels.size()) +
+                                  " labels");
+    if (n_ == 0) throw std::invalid_argument("DRO classification: no training samples");
+    if (p_ == 0) throw std::invalid_argument("DRO classification: no features");
+    if (k_ < 2)
+      throw std::invalid_argument("DRO classification: need at least 2 classes, got " +
+                                  std::to_string(k_));
+    for (Index i = 0; i < n_; ++i)
+      if (y_[i] < 0 || y_[i] >= k_)
+        throw std::invalid_argument("DRO classification: label " + std::to_string(y_[i]) +
+                                    " at row " + std::to_string(i) + " is outside 0.." +
+                                    std::to_string(k_ - 1));
+    if (!(lambda_ > 0.0) || !std::isfinite(lambda_))
+      throw std::invalid_argument("DRO classification: lambda must be finite and > 0");
+    if (!(l2_ >= 0.0) || !std::isfinite(l2_))
+      throw std::invalid_argument("DRO classification: l2 must be finite and >= 0");
+    kb_ = std::min<Index>(k_, kPanelArea / kItemBlock);
+  }
+  // The problem only views its data: refuse temporaries, which would dangle.
+  DroClassification(MatRM&&, const IVec&, Index, double, double = 0.0) = delete;
+  DroClassification(const MatRM&, IVec&&, Index, double, double = 0.0) = delete;
+  DroClassification(MatRM&&, IVec&&, Index, double, double = 0.0) = delete;
+
+  Index dim() const { return k_ * p_ + k_; }
+  Index num_features() const { return p_; }
+  Index num_classes() const { return k_; }
+  Index num_groups() const { return 1; }
+  Index num_items() const { return n_; }
+  double temperature() const { return lambda_; }
+  double l2() const { return l2_; }
+  const Vec* item_prob() const { return nullptr; }
+  Eigen::Map<const MatRM> x() const { return {x_, n_, p_}; }
+  Eigen::Map<const IVec> labels() const { return {y_, n_}; }
+
+  /// W (K x p) and c (K) as views into theta.
+  Eigen::Map<const MatRM> weights(ConstVecRef theta) const { return {theta.data(), k_, p_}; }
+  auto intercepts(ConstVecRef theta) const { return theta.tail(k_); }
+
+  Workspace make_workspace(Index /*max_groups*/, Index max_items) const {
+    Workspace ws;
+    ws.xb.resize(std::min(max_items, kItemBlock), p_);
+    ws.pr.resize(max_items, k_);
+    ws.g.resize(max_items, k_);
+    return ws;
+  }
+
+  /// S(i, 0) = -log softmax(W x_{items[i]} + c)_{y_{items[i]}}; S is items.size() x 1.
+  /// Leaves softmax(z_i) in ws.pr for add_gradient().
+  void scores(ConstVecRef theta, IndexSet /*groups*/, IndexSet items, Workspace& ws,
+              MatRef s) const {
+    const Index m = items.size(), p = p_;
+    const Eigen::Map<const MatRM> w = weights(theta);
+    const SerialEigenProducts serial;
+    for (Index i0 = 0; i0 < m; i0 += kItemBlock) {
+      const Index in = std::min(kItemBlock, m - i0);
+      const Eigen::Map<const MatRM> xb = rows(items, i0, in, ws);
+      auto z = ws.pr.middleRows(i0, in);
+      for (Index k0 = 0; k0 < k_; k0 += kb_) {
+        const Index kn = std::min(kb_, k_ - k0), pw = panel_width(in, kn);
+        for (Index j0 = 0; j0 < p; j0 += pw) {
+          const Index jn = std::min(pw, p - j0);
+          auto zb = z.middleCols(k0, kn);
+          if (j0 == 0)
+            zb.noalias() = xb.middleCols(j0, jn) * w.block(k0, j0, kn, jn).transpose();
+          else
+            zb.noalias() += xb.middleCols(j0, jn) * w.block(k0, j0, kn, jn).transpose();
+        }
+      }
+    }
+    const auto c = theta.tail(k_);
+    for (Index i = 0; i < m; ++i) {
+      double* zi = ws.pr.row(i).data();
+      for (Index k = 0; k < k_; ++k) zi[k] += c(k);
+      s(i, 0) = log_softmax_row(zi, y_[items[i]]);
+    }
+  }
+
+  /// grad += sum_i W(i,0) grad l_i: grad_W += G^T X_B, grad_c += G^T 1 with
+  /// G = diag(W(:,0)) (P - Y), P from the preceding scores() call on the same items.
+  void add_gradient(ConstVecRef /*theta*/, IndexSet /*groups*/, IndexSet items, Workspace& ws,
+                    ConstMatRef w, VecRef grad) const {
+    const Index m = items.size(), p = p_;
+    for (Index i = 0; i < m; ++i) {
+      const double wi = w(i, 0);
+      const double* pi = ws.pr.row(i).data();
+      double* gi = ws.g.row(i).data();
+      const auto yi = static_cast<Index>(y_[items[i]]);
+      double others = 0.0;
+      for (Index k = 0; k < k_; ++k) {
+        gi[k] = wi * pi[k];
+        if (k != yi) others += pi[k];
+      }
+      gi[yi] = -wi * others;
+    }
+    Eigen::Map<MatRM> gw(grad.data(), k_, p);
+    const SerialEigenProducts serial;
+    for (Index i0 = 0; i0 < m; i0 += kItemBlock) {
+      const Index in = std::min(kItemBlock, m - i0);
+      // One block of at most kItemBlock items was gathered by scores() and is still in ws.xb.
+      const Eigen::Map<const MatRM> xb = (!items.contiguous() && m <= kItemBlock)
+                                             ? Eigen::Map<const MatRM>(ws.xb.data(), in, p)
+                                             : rows(items, i0, in, ws);
+      const auto gb = ws.g.middleRows(i0, in);
+      for (Index k0 = 0; k0 < k_; k0 += kb_) {
+        const Index kn = std::min(kb_, k_ - k0), pw = panel_width(in, kn);
+        for (Index j0 = 0; j0 < p; j0 += pw) {
+          const Index jn = std::min(pw, p - j0);
+          gw.block(k0, j0, kn, jn).noalias() +=
+              gb.middleCols(k0, kn).transpose() * xb.middleCols(j0, jn);
+        }
+      }
+    }
+    auto gc = grad.tail(k_);
+    for (Index i = 0; i < m; ++i) gc += ws.g.row(i).transpose();
+  }
+
+  /// (mu/2) |W|_F^2, intercepts excluded.
+  double regularizer(ConstVecRef theta, Vec* grad) const {
+    if (l2_ == 0.0) return 0.0;
+    const Index kp = k_ * p_;
+    if (grad) grad->head(kp) += l2_ * theta.head(kp);
+    return 0.5 * l2_ * theta.head(kp).squaredNorm();
+  }
+
+  Vec initial_point() const { return Vec::Zero(dim()); }
+
+  /// Logits Z = X W^T + 1 c^T (rows(x) x K) of any feature matrix (or view) with p columns.
+  /// Allocates its result (a metrics helper, not for the step loop).
+  template <class Derived>
+  MatRM logits(ConstVecRef theta, const Eigen::MatrixBase<Derived>& x) const {
+    MatRM z = x * weights(theta).transpose();
+    z.rowwise() += theta.tail(k_).transpose();
+    return z;
+  }
+
+  /// Cross-entropy loss of one row of logits (modified in place into probabilities).
+  /// Max-shifted: l = log1p(sum_{k != argmax} e^{z_k - max}) + max - z_label.
+  double log_softmax_row(double* zi, std::int64_t label) const {
+    Index am = 0;
+    double mx = zi[0];
+    for (Index k = 1; k < k_; ++k)
+      if (zi[k] > mx) mx = zi[k], am = k;
+    const double zy = zi[label];
+    double rest = 0.0;
+    for (Index k = 0; k < k_; ++k) {
+      const double e = std::exp(zi[k] - mx);  // NaN or +inf logits give NaN: F is non-finite
+      zi[k] = e;
+      if (k != am) rest += e;
+    }
+    const double inv = 1.0 / (1.0 + rest);
+    for (Index k = 0; k < k_; ++k) zi[k] *= inv;
+    return std::log1p(rest) + (mx - zy);
+  }
+
+ private:
+  // Feature-panel width for `in` items and `kn` classes: in pw <= kPanelArea and
+  // kn pw <= kPanelArea (a multiple of 8 when it is split, for aligned panels).
+  Index panel_width(Index in, Index kn) const {
+    Index pw = std::max<Index>(1, kPanelArea / std::max(in, kn));
+    if (pw >= p_) return p_;
+    return pw >= 8 ? pw - pw % 8 : pw;
+  }
+
+  // Rows items[i0 .. i0+in) of X as a dense in x p view: a block of X itself when the
+  // items are contiguous, else gathered into ws.xb.
+  Eigen::Map<const MatRM> rows(IndexSet items, Index i0, Index in, Workspace& ws) const {
+    const Index p = p_;
+    if (items.contiguous()) return {x_ + (items.start + i0) * p, in, p};
+    for (Index i = 0; i < in; ++i)
+      ws.xb.row(i) = Eigen::Map<const Eigen::RowVectorXd>(x_ + items[i0 + i] * p, p);
+    return {ws.xb.data(), in, p};
+  }
+
+  // The caller's data (viewed, not owned): raw pointers so that the problem is copyable
+  // and assignable (assignment rebinds the view).
+  const double* x_;
+  const std::int64_t* y_;
+  Index n_, p_;
+  Index k_;
+  double lambda_;
+  double l2_;
+  Index kb_ = 1;  // class block: kItemBlock * kb_ <= kPanelArea
+};
+
+static_assert(LseProblem<DroClassification>);
+
+}  // namespace lsekit

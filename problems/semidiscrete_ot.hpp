@@ -1,0 +1,265 @@
+// Entropic semi-discrete optimal transport, semi-dual form (SPEC section 2.3).
+//
+// Source mu: n samples x_i in R^d (uniform weights 1/n). Target nu = sum_j b_j delta_{y_j}
+// with m atoms, b_j >= 0, sum_j b_j = 1. Cost c(x, y) = |x - y|^2 (no 1/2). Temperature
+// epsilon > 0. Parameters theta = g in R^m (the potential on the atoms). The objective is
+//
+//   F(g) = (1/n) sum_i epsilon log sum_j b_j exp((g_j - c(x_i, y_j)) / epsilon) - sum_j b_j g_j
+//
+// i.e. an LseProblem with one group per source sample i (num_groups = n, p_k = 1/n), the m
+// atoms as items with the item distribution b (item_prob()), scores
+//
+//   S(j, i) = l_i(y_j; g) = g_j - c(x_i, y_j),   grad_g l_i(y_j; g) = e_j,
+//
+// and the linear term A(g) = -<b, g> (regularizer(), gradient -b). Hence
+//   grad F(g) = (1/n) sum_i chi(x_i) - b,  chi_j(x) = b_j exp((f(x) + g_j - c(x, y_j)) / eps),
+//   f(x) = -eps log sum_j b_j exp((g_j - c(x, y_j)) / eps)   (the c-transform = -L_i),
+// so |grad F|_1 is the marginal error |b - (1/n) sum_i chi(x_i)|_1. F(g + t 1) = F(g).
+// H(g) = -F(g) is the semi-dual value; its maximum is OT_eps(mu_n, nu) with the
+// KL(pi | mu_n x nu) regularizer, attained by the plan pi_ij = chi_j(x_i) / n.
+// F itself is only ever computed by the one exact evaluator (core/exact_evaluator.hpp);
+// with `kSemiDual` the log-domain Sinkhorn of solvers/sinkhorn.hpp applies as well.
+//
+// References: Genevay, Cuturi, Peyre, Bach, "Stochastic Optimization for Large-scale Optimal
+// Transport", NeurIPS 2016 (semi-dual SGD: one source sample, all atoms per step);
+// Gladin, Kroshnin, Zhu, Dvurechensky, "Improved Stochastic Optimization of LogSumExp" (2025)
+// (the softplus estimator and per-group shifts used on this problem).
+//
+// Computation: costs are formed blockwise as c_ij = |x_i|^2 + |y_j|^2 - 2 y_j.x_i with the
+// squared norms precomputed, so a score block (items x groups) is ONE GEMM
+// 2 Y_items X_groups^T plus two broadcasts. Contiguous index sets use row-block views of
+// X and Y; index lists (sampled source samples / atoms) are gathered into the workspace.
+// The GEMM is issued in panels of at most kPanel entries per operand and kPanelWork
+// multiply-adds (e.g. 48 atoms x 32 samples at d = 64; all 1000 atoms at d = 2), which keeps
+// Eigen's packing buffers on the stack and the product single-threaded (Eigen would split a
+// larger product across OpenMP threads, allocating and changing its blocking).
+//
+// Shapes and ownership: x is n x d and y is m x d, row-major, one point per row. They are
+// NOT copied: the problem keeps pointers to them, so both must outlive the problem and
+// must not be resized or moved (a task keeps them in a std::shared_ptr; see
+// tools/task_ot.hpp). b is copied (m doubles) and renormalized to sum to 1 exactly, so
+// that F(g + t) = F(g) holds in floating point; the squared norms (n + m doubles) are
+// owned. The constructor checks sizes and b, not the finiteness of x and y (the readers
+// in data/ot_instance.hpp do that).
+// Allocation: scores()/add_gradient() never allocate (for d <= kPanel): buffers come from
+// make_workspace() and GEMM panels are small enough for Eigen's stack buffers.
+// Thread-safety: const methods are thread-safe given one Workspace per thread.
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "problems/problem.hpp"
+
+namespace lsekit {
+
+class SemiDiscreteOt {
+ public:
+  static constexpr bool kBatchOverGroups = true;  // minibatches of source samples
+  static constexpr bool kSemiDual = true;         // S(j, i) = theta_j - c_ij (Sinkhorn applies)
+  /// Largest operand panel (entries) of one GEMM call: 128 KiB, Eigen's stack-allocation limit.
+  static constexpr Index kPanel = Index{1} << 14;
+  /// Largest multiply-adds of one GEMM call: below Eigen's threshold for splitting a product
+  /// across OpenMP threads (which allocates and would make results depend on the thread count).
+  static constexpr Index kPanelWork = 99999;
+
+  struct Workspace {
+    MatRM xb;  // gathered source samples (max_groups x d)
+    MatRM yb;  // gathered atoms (max_items x d)
+    Vec xn;    // |x_i|^2 of the groups (max_groups)
+    Vec gy;    // g_j - |y_j|^2 of the items (max_items)
+    Vec t;     // row sums of the weights (max_items)
+  };
+
+  /// x: n x d source samples, y: m x d atoms (both referenced, not copied: they must
+  /// outlive the problem), b: m weights >= 0 with a positive sum (copied, normalized),
+  /// epsilon > 0. Throws std::invalid_argument on inconsistent sizes or values.
+  SemiDiscreteOt(const MatRM& x, const MatRM& y, const Vec& b, double epsilon)
+      : x_(&x), y_(&y), eps_(epsilon) {
+    auto fail = [](const std::string& m) { throw std::invalid_argument("entropic OT: " + m); };
+    if (x.rows() < 1 || x.cols() < 1) fail("no source samples");
+    if (y.rows() < 1) fail("no target atoms");
+    if (y.cols() != x.cols())
+      fail("atoms have dimension " + std::to_string(y.cols()) + " but source samples " +
+           std::to_string(x.cols()));
+    if (b.size() != y.rows())
+      fail("b has " + std::to_string(b.size()) + " entries but there are " +
+           std::to_string(y.rows()) + " atoms");
+    if (!(eps_ > 0.0) || !std::isfinite(eps_)) fail("epsilon must be finite and > 0");
+    if (!b.allFinite() || (b.array() < 0.0).any()) fail("b must be finite and >= 0");
+    const double total = b.sum();
+    if (!(total > 0.0)) fail("b must have a positive sum");
+    b_ = b / total;
+    xnorm_ = x.rowwise().squaredNorm();
+    ynorm_ = y.rowwise().squaredNorm();
+  }
+  // The point clouds are referenced: refuse temporaries, which would dangle.
+  SemiDiscreteOt(MatRM&&, const MatRM&, const Vec&, double) = delete;
+  SemiDiscreteOt(const MatRM&, MatRM&&, const Vec&, double) = delete;
+  SemiDiscreteOt(MatRM&&, MatRM&&, const Vec&, double) = delete;
+
+  Index dim() const { return y_->rows(); }
+  Index num_groups() const { return x_->rows(); }
+  Index num_items() const { return y_->rows(); }
+  Index space_dim() const { return x_->cols(); }
+  double temperature() const { return eps_; }
+  double epsilon() const { return eps_; }
+  const Vec* item_prob() const { return &b_; }
+  const MatRM& x() const { return *x_; }
+  const MatRM& y() const { return *y_; }
+  const Vec& b() const { return b_; }
+
+  Workspace make_workspace(Index max_groups, Index max_items) const {
+    const Index d = x_->cols();
+    Workspace ws;
+    ws.xb.resize(max_groups, d);
+    ws.yb.resize(max_items, d);
+    ws.xn.resize(max_groups);
+    ws.gy.resize(max_items);
+    ws.t.resize(max_items);
+    return ws;
+  }
+
+  /// S(j, k) = g_{items[j]} - c(x_{groups[k]}, y_{items[j]}); S is items.size() x groups.size().
+  void scores(ConstVecRef g, IndexSet groups, IndexSet items, Workspace& ws, MatRef s) const {
+    const Index gn = groups.size(), in = items.size();
+    auto xn = ws.xn.head(gn);
+    auto gy = ws.gy.head(in);
+    if (groups.contiguous()) {
+      xn = xnorm_.segment(groups.start, gn);
+    } else {
+      for (Index k = 0; k < gn; ++k) {
+        ws.xb.row(k) = x_->row(groups[k]);
+        xn(k) = xnorm_(groups[k]);
+      }
+    }
+    if (items.contiguous()) {
+      gy = g.segment(items.start, in) - ynorm_.segment(items.start, in);
+    } else {
+      for (Index j = 0; j < in; ++j) {
+        ws.yb.row(j) = y_->row(items[j]);
+        gy(j) = g(items[j]) - ynorm_(items[j]);
+      }
+    }
+    // s = 2 Y X^T on views (contiguous) or gathered rows: one GEMM, issued in panels bounded
+    // by kPanel and kPanelWork (stack-only packing buffers, never split across threads).
+    auto gemm = [&](const auto& yv, const auto& xv) {
+      const Index d = x_->cols();
+      // Groups per panel: at most as many as leave room for 32 item rows within kPanelWork.
+      const Index kstep = std::max<Index>(1, std::min(kPanel / d, kPanelWork / (32 * d)));
+      for (Index k0 = 0; k0 < gn; k0 += kstep) {
+        const Index kn = std::min(kstep, gn - k0);
+        const Index jstep = std::max<Index>(1, std::min(kPanel / d, kPanelWork / (kn * d)));
+        for (Index j0 = 0; j0 < in; j0 += jstep) {
+          const Index jn = std::min(jstep, in - j0);
+          s.block(j0, k0, jn, kn).noalias() =
+              2.0 * yv.middleRows(j0, jn) * xv.middleRows(k0, kn).transpose();
+        }
+      }
+    };
+    const bool yc = items.contiguous(), xc = groups.contiguous();
+    if (yc && xc)
+      gemm(y_->middleRows(items.start, in), x_->middleRows(groups.start, gn));
+    else if (yc)
+      gemm(y_->middleRows(items.start, in), ws.xb.topRows(gn));
+    else if (xc)
+      gemm(ws.yb.topRows(in), x_->middleRows(groups.start, gn));
+    else
+      gemm(ws.yb.topRows(in), ws.xb.topRows(gn));
+    for (Index k = 0; k < gn; ++k) s.col(k).array() += gy.array() - xn(k);
+  }
+
+  /// grad_{items[j]} += sum_k W(j, k) (row sums; repeated items accumulate).
+  void add_gradient(ConstVecRef /*g*/, IndexSet groups, IndexSet items, Workspace& ws,
+                    ConstMatRef w, VecRef grad) const {
+    const Index gn = groups.size(), in = items.size();
+    auto t = ws.t.head(in);
+    t = w.col(0);
+    for (Index k = 1; k < gn; ++k) t += w.col(k);
+    if (items.contiguous()) {
+      grad.segment(items.start, in) += t;
+    } else {
+      for (Index j = 0; j < in; ++j) grad(items[j]) += t(j);
+    }
+  }
+
+  /// A(g) = -<b, g>; adds -b to grad.
+  double regularizer(ConstVecRef g, Vec* grad) const {
+    if (grad) *grad -= b_;
+    return -b_.dot(g);
+  }
+
+  Vec initial_point() const { return Vec::Zero(dim()); }
+
+  /// g shifted so that sum_j b_j g_j = 0 (F is unchanged).
+  Vec normalized(ConstVecRef g) const { return g.array() - b_.dot(g); }
+
+  /// Per-source-sample summaries of the conditional plan chi(x_i) at g, given
+  /// lse_i = L_i = -f(x_i) from ExactEvaluator::group_values (F is never recomputed here):
+  ///   cost(i)   = sum_j chi_j(x_i) c(x_i, y_j)
+  ///   kl(i)     = sum_j chi_j(x_i) log(chi_j(x_i) / b_j)        (KL(chi(x_i) | b))
+  ///   bary(i,:) = sum_j chi_j(x_i) y_j                          (barycentric map T(x_i))
+  ///   assign(i) = argmax_j chi_j(x_i)   (smallest j on ties; atoms with b_j = 0 never win)
+  /// Null outputs are skipped. Blocks of whole samples run in parallel under OpenMP; every
+  /// output row depends only on its own sample, so results are independent of the thread
+  /// count. Allocates per-thread scratch of one block (about 2^16 entries).
+  void plan_outputs(ConstVecRef g, const Vec& lse, Vec* cost, Vec* kl, MatRM* bary,
+                    IVec* assign) const {
+    const Index n = num_groups(), m = num_items(), d = space_dim();
+    if (lse.size() != n) throw std::invalid_argument("entropic OT: plan_outputs: lse size");
+    if (cost) cost->resize(n);
+    if (kl) kl->resize(n);
+    if (bary) bary->resize(n, d);
+    if (assign) assign->resize(n);
+    const Index block = std::max<Index>(1, (Index{1} << 16) / m);
+    const Index nblocks = (n + block - 1) / block;
+    const Vec logb = b_.array().log();
+#pragma omp parallel
+    {
+      Workspace ws = make_workspace(block, m);
+      Mat s(m, block), chi(m, block);
+      Vec r(m);
+#pragma omp for schedule(dynamic, 1)
+      for (Index bi = 0; bi < nblocks; ++bi) {
+        const Index i0 = bi * block, gn = std::min(block, n - i0);
+        auto sb = s.leftCols(gn);
+        auto cb = chi.leftCols(gn);
+        scores(g, IndexSet::range(i0, gn), IndexSet::range(0, m), ws, sb);
+        for (Index k = 0; k < gn; ++k) {
+          const Index i = i0 + k;
+          // log(chi_j / b_j) = (S_j - L_i) / eps; chi_j = b_j e^{that}.
+          r.array() = (sb.col(k).array() - lse(i)) / eps_;
+          cb.col(k).array() = b_.array() * r.array().exp();
+          if (cost) cost->coeffRef(i) = (cb.col(k).array() * (g.array() - sb.col(k).array())).sum();
+          if (kl) kl->coeffRef(i) = (cb.col(k).array() * r.array()).sum();
+          if (assign) {
+            Index best = 0;
+            double bv = -std::numeric_limits<double>::infinity();
+            for (Index j = 0; j < m; ++j) {
+              const double v = r(j) + logb(j);
+              if (v > bv) bv = v, best = j;
+            }
+            assign->coeffRef(i) = best;
+          }
+        }
+        if (bary) bary->middleRows(i0, gn).noalias() = cb.transpose() * (*y_);
+      }
+    }
+  }
+
+ private:
+  const MatRM* x_;
+  const MatRM* y_;
+  double eps_;
+  Vec b_;
+  Vec xnorm_, ynorm_;
+};
+
+static_assert(LseProblem<SemiDiscreteOt>);
+
+}  // namespace lsekit

@@ -1,0 +1,74 @@
+// lsekit plot COMPARE.h5: PNG and SVG plots of a compare file, drawn by matplotlib
+// (tools/plot/lsekit_plot.py reads the HDF5 file with h5py).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "core/errors.hpp"
+#include "tools/commands.hpp"
+#include "tools/solver_cli.hpp"
+
+namespace lsekit::cli {
+
+namespace {
+constexpr const char* kPython = "/usr/bin/python3";
+}
+
+bool plotting_available() {
+  if (!std::filesystem::exists(kPython) || !std::filesystem::exists(LSEKIT_PLOT_SCRIPT)) return false;
+  const int rc = std::system("/usr/bin/python3 -c 'import h5py, matplotlib' >/dev/null 2>&1");
+  return rc == 0;
+}
+
+int run_plot_script(const std::string& file, const std::string& out_dir) {
+  std::vector<std::string> args{kPython, LSEKIT_PLOT_SCRIPT, file};
+  if (!out_dir.empty()) args.insert(args.end(), {"--out-dir", out_dir});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  const pid_t pid = fork();
+  if (pid < 0) throw IoError("cannot start the plotting process");
+  if (pid == 0) {
+    execv(kPython, argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status)) return kExitIo;
+  const int rc = WEXITSTATUS(status);
+  if (rc == 127) throw IoError(std::string("cannot run ") + kPython + " " + LSEKIT_PLOT_SCRIPT);
+  return rc;
+}
+
+int cmd_plot(int argc, const char* const* argv) {
+  std::string file, out_dir;
+  po::options_description desc(
+      "usage: lsekit plot COMPARE.h5 [--out-dir DIR]\n\n"
+      "Draws, as PNG and SVG: exact objective (or F - F*, log scale) vs epochs and vs time per\n"
+      "solver (median over seeds, min-max band), final objective vs step size per solver, and\n"
+      "for OT the marginal error vs time. Needs python3-matplotlib and python3-h5py.\n\noptions");
+  desc.add_options()("help,h", "show this help")("file", po::value(&file), "compare file (positional)")
+      ("out-dir", po::value(&out_dir), "directory for the images (default: FILE without .h5 + _plots)");
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  po::variables_map vm;
+  parse(argc, argv, desc, pos, vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return kExitOk;
+  }
+  if (file.empty()) throw InputError("usage: lsekit plot COMPARE.h5");
+  if (!std::filesystem::exists(file)) throw IoError(file + ": no such file");
+  if (!plotting_available())
+    throw IoError("plotting needs /usr/bin/python3 with h5py and matplotlib "
+                  "(apt-get install python3-h5py python3-matplotlib)");
+  return run_plot_script(file, out_dir);
+}
+
+}  // namespace lsekit::cli
