@@ -160,8 +160,9 @@ TEST_CASE("softmax at +-1e3, all-equal inputs, single element, in place", "[nume
     // 1e3 - log 3 is itself rounded to ulp(1e3) = 1.1e-13, hence the 1e-12 tolerance.
     CHECK_THAT(out(0), WithinRel(0.75, 1e-12));
     CHECK_THAT(out(2), WithinRel(0.25, 1e-12));
-    CHECK(out(1) == 0.0);
-    CHECK(out(3) == 0.0);  // e^-1000 underflows
+    // e^-1000 and e^-2000 underflow: 0, or a denormal where the vectorized exp flushes late.
+    CHECK(out(1) < 1e-300);
+    CHECK(out(3) < 1e-300);
   }
   SECTION("matches exp(s - logsumexp(s)) and sums to one, also in place") {
     Rng rng(5);

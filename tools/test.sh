@@ -18,5 +18,6 @@ cmake -S "$root" -B "$asan" -DCMAKE_BUILD_TYPE=Sanitize -DLSEKIT_NATIVE=OFF \
   -DCMAKE_EXE_LINKER_FLAGS="$san" >/dev/null
 cmake --build "$asan" -j "$(nproc)" --target lsekit lsekit_tests lsekit_nomalloc_tests
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:exitcode=86:strict_string_checks=1"
+export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=86"
 (cd "$asan" && ctest --output-on-failure -j 2 "$@")

@@ -25,7 +25,7 @@ bad() { fail=$((fail + 1)); printf 'FAIL %s: %s\n' "$id" "$*" >&2; }
 while IFS=$'\t' read -r id codes pattern out args; do
   [ -z "$id" ] && continue
   read -r -a argv <<<"$args"
-  output="$(timeout 60 "$LSEKIT" "${argv[@]}" 2>&1)"
+  output="$(timeout -k 10 60 "$LSEKIT" "${argv[@]}" 2>&1)"
   rc=$?
   if [ "$rc" -eq 124 ]; then
     bad "timed out after 60 s: lsekit $args"
