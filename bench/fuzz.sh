@@ -35,8 +35,9 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Fuzz -DLSEK
   -DCMAKE_EXE_LINKER_FLAGS="$san" >/dev/null
 cmake --build "$build" -j 1 --target fuzz_h5_readers fuzz_config lsekit
 
-export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0"
+export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0"
 lsekit="$build/tools/lsekit"
 work="$build/fuzz-work"
 rm -rf "$work" && mkdir -p "$work"/{h5,config,seeds,artifacts}
@@ -48,7 +49,7 @@ rm -rf "$work" && mkdir -p "$work"/{h5,config,seeds,artifacts}
   "$lsekit" gen regression --out gen_reg.h5 --n 30 --p 3 --n-test 10 --seed 1 >/dev/null
   "$lsekit" gen classification --out gen_cls.h5 --n 30 --p 3 --classes 3 --n-test 10 --noise 0.1 \
     --seed 2 >/dev/null
-  "$lsekit" gen ot --out gen_ot.h5 --n 20 --n-test 5 --m 4 --d 2 --seed 3 >/dev/null
+  "$lsekit" gen ot --out gen_ot.h5 --n 40 --n-test 5 --m 4 --d 2 --seed 3 >/dev/null
   "$lsekit" solve gen_reg.h5 --solver softplus --epochs 1 --batch 5 --eval-points 2 --out res_reg.h5 -q >/dev/null
   "$lsekit" solve gen_ot.h5 --solver full --out res_ot.h5 -q >/dev/null
   printf 'solver = erm\nepochs = 1\nbatch = 10\nstep = 0.1\nlambda = 2\n' >valid.ini
@@ -76,18 +77,23 @@ find "$work/seeds" -maxdepth 1 -type f -name '*.ini' -exec cp {} "$work/config/"
 t_h5=$((total * 3 / 4))
 t_cfg=$((total - t_h5))
 run() {  # target seconds corpus dict max_len
+  # libFuzzer stops at a finding: restart it (the finding saved, the corpus kept) until the
+  # time is used up, and add up the executions of every run.
   local target="$1" secs="$2" corpus="$3" dict="$4" max_len="$5"
-  (
-    cd "$work"
-    "$build/tests/fuzz/$target" "$corpus" -dict="$dict" -max_total_time="$secs" -max_len="$max_len" \
-      -timeout=20 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
-      -artifact_prefix="$work/artifacts/$target-" >"$work/$target.log" 2>&1
-  ) || true
-  local execs crashes
-  execs="$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$work/$target.log" | grep -oE '[0-9]+$' || echo 0)"
-  crashes="$(find "$work/artifacts" -name "$target-*" | wc -l)"
-  echo "fuzz: $target: ${execs:-0} executions in ${secs}s, $crashes finding(s)" \
-    "(corpus $(find "$corpus" -type f | wc -l) inputs; log $work/$target.log)"
+  local end=$((SECONDS + secs)) execs=0 runs=0 left n
+  while [ $((left = end - SECONDS)) -gt 0 ] && [ "$runs" -lt 50 ]; do
+    runs=$((runs + 1))
+    (
+      cd "$work"
+      "$build/tests/fuzz/$target" "$corpus" -dict="$dict" -max_total_time="$left" -max_len="$max_len" \
+        -timeout=20 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
+        -artifact_prefix="$work/artifacts/$target-" >"$work/$target.$runs.log" 2>&1
+    ) || true
+    n="$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$work/$target.$runs.log" | grep -oE '[0-9]+$' || true)"
+    execs=$((execs + ${n:-0}))
+  done
+  echo "fuzz: $target: $execs executions in ${secs}s ($runs run(s)), $(find "$work/artifacts" -name "$target-*" | wc -l)" \
+    "finding(s); corpus $(find "$corpus" -type f | wc -l) inputs; logs $work/$target.*.log"
 }
 run fuzz_h5_readers "$t_h5" "$work/h5" "$work/h5.dict" 32768
 run fuzz_config "$t_cfg" "$work/config" "$work/config.dict" 4096

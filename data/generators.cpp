@@ -113,7 +113,8 @@ Dataset generate_regression(const RegressionGenOptions& o) {
       mean[j] = m;
       sd[j] = s > 0.0 ? s : 1.0;
     }
-    const auto [y_mean, y_sd_raw] = mean_sd(d.train.y, 0);
+    const auto [y_mean_raw, y_sd_raw] = mean_sd(d.train.y, 0);
+    const double y_mean = y_mean_raw;  // clang < 16 cannot capture structured bindings
     const double y_sd = y_sd_raw > 0.0 ? y_sd_raw : 1.0;
     auto apply = [&](Split& s) {  // elementwise: exact whatever the vectorization
       s.x = (s.x.rowwise() - mean).array().rowwise() / sd.array();

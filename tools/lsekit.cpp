@@ -8,6 +8,7 @@
 
 #include "core/errors.hpp"
 #include "tools/commands.hpp"
+#include "tools/solver_cli.hpp"
 
 namespace {
 
@@ -62,8 +63,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "lsekit %s: error: %s\n", c.name, e.what());
       return lsekit::kExitInput;
     } catch (const boost::program_options::error& e) {
-      std::fprintf(stderr, "lsekit %s: usage error: %s (see lsekit %s --help)\n", c.name, e.what(),
-                   c.name);
+      std::fprintf(stderr, "lsekit %s: usage error: %s (see lsekit %s --help)\n", c.name,
+                   lsekit::cli::error_message(e).c_str(), c.name);
       return lsekit::kExitInput;
     } catch (const lsekit::IoError& e) {
       std::fprintf(stderr, "lsekit %s: I/O error: %s\n", c.name, e.what());

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "core/errors.hpp"
 
@@ -17,6 +18,14 @@ std::string text(double v) {
 }
 
 namespace {
+
+// Reaches the protected substitutions (placeholder -> text) of a Boost.Program_options error.
+struct PoErrorAccess : po::error_with_option_name {
+  static std::map<std::string, std::string>& substitutions(po::error_with_option_name& e) {
+    return e.*(&PoErrorAccess::m_substitutions);
+  }
+};
+
 template <class E, size_t N>
 std::string help_list(const std::array<NamedValue<E>, N>& t) {
   std::string s;
@@ -113,18 +122,32 @@ void parse(int argc, const char* const* argv, const po::options_description& vis
     try {
       po::store(po::parse_config_file(in, visible), vm);
     } catch (const po::error& e) {
-      throw InputError(path + ": " + e.what());
+      throw InputError(path + ": " + error_message(e));
     }
   }
   po::notify(vm);
+}
+
+std::string error_message(const po::error& e) {
+  // what() replaces each placeholder ("%value%") by its text until none is left, so a text
+  // that contains its own placeholder (`--batch %value%`) loops forever. Users' texts get
+  // '%' replaced by the look-alike U+FF05 first. The exception object is never const.
+  if (auto* named = dynamic_cast<const po::error_with_option_name*>(&e)) {
+    auto& subs = PoErrorAccess::substitutions(const_cast<po::error_with_option_name&>(*named));
+    for (auto& kv : subs) {
+      for (std::size_t pos; (pos = kv.second.find('%')) != std::string::npos;)
+        kv.second.replace(pos, 1, "\xEF\xBC\x85");
+    }
+  }
+  return e.what();
 }
 
 int set_threads(int threads) {
   // libgomp allocates its team up front: --threads 100000000 would exhaust memory.
   constexpr int kMaxThreads = 1024;
   if (threads < 0 || threads > kMaxThreads)
-    throw InputError("--threads must be in 0.." + std::to_string(kMaxThreads) + " (0 = all cores), got " +
-                     std::to_string(threads));
+    throw InputError("--threads must be in 0.." + std::to_string(kMaxThreads) +
+                     " (0 = all cores), got " + std::to_string(threads));
   if (threads > 0) omp_set_num_threads(threads);
   return omp_get_max_threads();
 }

@@ -36,6 +36,10 @@ SolverOptions finish(SolverArgs& a, const po::variables_map& vm);
 void parse(int argc, const char* const* argv, const po::options_description& visible,
            const po::positional_options_description& positional, po::variables_map& vm);
 
+/// The message of a Boost.Program_options error (use instead of what(): Boost's what() never
+/// returns when an option's text contains a placeholder such as "%value%").
+std::string error_message(const po::error& e);
+
 /// Sets the OpenMP thread count (0 = all cores); returns the count in force.
 int set_threads(int threads);
 

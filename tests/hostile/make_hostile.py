@@ -267,11 +267,13 @@ with open("sig_garbage.h5", "wb") as fh:
     fh.write(b"\x89HDF\r\n\x1a\n" + bytes((i * 37 + 11) % 256 for i in range(4000)))
 data_case("reg", "sig_garbage.h5", None, "", problem=False, codes="3", info="3")
 os.makedirs("a_directory.h5", exist_ok=True)
-add("solve:directory", "3", "a_directory\\.h5.*directory", "solve a_directory.h5 --out dir.out.h5 -q",
+add("solve:directory", "3", "a_directory\\.h5.*directory",
+    "solve a_directory.h5 --out dir.out.h5 -q",
     "dir.out.h5")
 add("info:directory", "3", "a_directory\\.h5.*directory", "info a_directory.h5")
 os.mkfifo("a_fifo.h5")  # opening a FIFO for reading would block forever
-add("solve:fifo", "3", r"a_fifo\.h5.*regular file", "solve a_fifo.h5 --out fifo.out.h5 -q", "fifo.out.h5")
+add("solve:fifo", "3", r"a_fifo\.h5.*regular file", "solve a_fifo.h5 --out fifo.out.h5 -q",
+    "fifo.out.h5")
 add("info:fifo", "3", r"a_fifo\.h5.*regular file", "info a_fifo.h5")
 add("eval:fifo", "3", r"a_fifo\.h5.*regular file", "eval a_fifo.h5 base_reg.h5")
 add("solve:dev_zero", "3", r"/dev/zero.*regular file", "solve /dev/zero --out zero.out.h5 -q",
@@ -302,7 +304,8 @@ data_case("reg", "x_vlen.h5",
                   dtype=h5py.vlen_dtype(np.float64)), r"/train/X")
 def array_type(f):
     del f["/train/X"]
-    f.create_dataset("/train/X", shape=(N,), dtype=np.dtype((np.float64, (P,))))[...] = np.ones((N, P))
+    x = f.create_dataset("/train/X", shape=(N,), dtype=np.dtype((np.float64, (P,))))
+    x[...] = np.ones((N, P))
 
 
 data_case("reg", "x_array_type.h5", array_type, r"/train/X")
@@ -429,7 +432,8 @@ data_case("ot", "ot_b_huge.h5", huge("/target/b", (T,)), r"/target/b", info="2")
 data_case("ot", "ot_y_huge.h5", huge("/target/Y", (T, D)), r"/target/Y.*too large", info="2")
 # Declared within the element limit but never written: 2^31 x 1 float64 (16 GiB of fill value).
 data_case("reg", "x_unwritten_16g.h5", huge("/train/X", (2 ** 31, 1)), r"/train/X", info="2")
-data_case("reg", "x_unwritten_small.h5", huge("/train/X", (N, P)), r"/train/X.*(never written|no data)",
+data_case("reg", "x_unwritten_small.h5", huge("/train/X", (N, P)),
+          r"/train/X.*(never written|no data)",
           info="2")
 
 
@@ -465,9 +469,12 @@ data_case("reg", "format_array.h5", set_attr("format", np.array(["lsekit-dataset
 data_case("reg", "format_empty.h5", set_attr("format", ""), r"format", problem=False)
 data_case("reg", "format_bytes_fixed.h5", set_attr("format", np.bytes_(b"lsekit-datasetX")),
           r"format", problem=False)
-data_case("reg", "version_2.h5", set_attr("format_version", np.int64(2)), r"format_version 2", problem=LSE_WHAT)
-data_case("reg", "version_0.h5", set_attr("format_version", np.int64(0)), r"format_version 0", problem=LSE_WHAT)
-data_case("reg", "version_neg.h5", set_attr("format_version", np.int64(-1)), r"format_version -1", problem=LSE_WHAT)
+data_case("reg", "version_2.h5", set_attr("format_version", np.int64(2)), r"format_version 2",
+          problem=LSE_WHAT)
+data_case("reg", "version_0.h5", set_attr("format_version", np.int64(0)), r"format_version 0",
+          problem=LSE_WHAT)
+data_case("reg", "version_neg.h5", set_attr("format_version", np.int64(-1)), r"format_version -1",
+          problem=LSE_WHAT)
 data_case("reg", "version_string.h5", set_attr("format_version", "1"),
           r"format_version.*integer", problem=LSE_WHAT)
 data_case("reg", "version_float.h5", set_attr("format_version", np.float64(1.5)),
@@ -476,7 +483,8 @@ data_case("reg", "version_nan.h5", set_attr("format_version", np.float64("nan"))
           r"format_version.*integer", problem=LSE_WHAT)
 data_case("reg", "version_huge.h5", set_attr("format_version", np.uint64(2 ** 64 - 1)),
           r"format_version", problem=LSE_WHAT)
-data_case("reg", "task_unknown.h5", set_attr("task", "clustering"), r"task.*clustering", problem=LSE_WHAT)
+data_case("reg", "task_unknown.h5", set_attr("task", "clustering"), r"task.*clustering",
+          problem=LSE_WHAT)
 data_case("reg", "task_int.h5", set_attr("task", np.int64(0)), r"task.*string", problem=LSE_WHAT)
 data_case("cls", "num_classes_1.h5", set_attr("num_classes", np.int64(1)), r"num_classes.*1")
 data_case("cls", "num_classes_0.h5", set_attr("num_classes", np.int64(0)), r"num_classes")
@@ -671,6 +679,11 @@ OPTS = [
     ("unknown_option", "--frobnicate 3", r"frobnicate"),
     ("twice", "--step 0.1 --step 0.2", r"step"),
     ("seed_text", "--seed abc", r"seed"),
+    # Boost.Program_options' what() looped forever on a text holding its own placeholder.
+    ("percent_value", "--batch %value%", r"batch"),
+    ("percent_option", "--step %option%x", r"step"),
+    ("percent_unknown", "--%original_token%", r"original_token"),
+    ("percent_canonical", "--%canonical_option%=3", r"canonical_option"),
 ]
 for oid, flags, pat in OPTS:
     out = f"opt_{oid}.out.h5"
@@ -706,9 +719,17 @@ def config(name, text=None, data=None):
 
 
 CONFIGS = [
-    ("unknown_key", config("cfg_unknown.ini", "frobnicate = 1\n"), "2", r"cfg_unknown\.ini.*frobnicate"),
+    ("unknown_key", config("cfg_unknown.ini", "frobnicate = 1\n"), "2",
+     r"cfg_unknown\.ini.*frobnicate"),
     ("bad_value", config("cfg_bad_value.ini", "batch = lots\n"), "2", r"cfg_bad_value\.ini.*batch"),
     ("bad_step", config("cfg_bad_step.ini", "step = nan\n"), "2", r"--step"),
+    ("percent_value", config("cfg_percent.ini", "batch = %value%\n"), "2",
+     r"cfg_percent\.ini.*batch"),
+    ("percent_line", config("cfg_percent_line.ini", "%invalid_line%\n"), "2",
+     r"cfg_percent_line\.ini"),
+    ("fuzz_timeout_1",
+     config("cfg_fuzz_timeout_1.ini", data=b"batch = " + b"\xd8" * 23 + b"%value%'"),
+     "2", r"cfg_fuzz_timeout_1\.ini"),
     ("bad_solver", config("cfg_bad_solver.ini", "solver = magic\n"), "2", r"--solver.*magic"),
     ("no_equals", config("cfg_no_equals.ini", "batch 10\n"), "2", r"cfg_no_equals\.ini"),
     ("section", config("cfg_section.ini", "[solve]\nbatch = 10\n"), "2", r"cfg_section\.ini"),
@@ -731,7 +752,26 @@ add("config:dev_zero", "3", r"/dev/zero.*not a regular file",
 add("config:missing", "3", r"cfg_missing\.ini",
     "solve base_reg.h5 --config cfg_missing.ini --out cfg_missing.out.h5 -q", "cfg_missing.out.h5")
 
-# ---- manifest -------------------------------------------------------------------------------------
+# ---- inputs that crashed or hung lsekit under bench/fuzz.sh (tests/hostile/fuzz_crashes/) --
+# *.h5: given to solve (as a dataset), eval (as the input) and info; *.ini: given to --config.
+
+crash_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz_crashes")
+for fname in sorted(os.listdir(crash_dir)):
+    src = os.path.join(crash_dir, fname)
+    name = "fuzz_" + fname
+    shutil.copy(src, name)
+    if fname.endswith(".h5"):
+        out = name.replace(".h5", ".out.h5")
+        add(f"solve:{name}", "2,3", esc(name), f"solve {name} --out {out} -q", out)
+        add(f"eval:{name}", "2,3", esc(name), f"eval base_res_reg.h5 {name}")
+        add(f"eval_result:{name}", "2,3", esc(name), f"eval {name} base_reg.h5")
+        add(f"info:{name}", "2,3", esc(name), f"info {name}")
+    elif fname.endswith(".ini"):
+        out = name.replace(".ini", ".out.h5")
+        add(f"config:{name}", "2,3", esc(name),
+            f"solve base_reg.h5 --config {name} --out {out} -q", out)
+
+# ---- manifest ---------------------------------------------------------------------------
 
 ids = [r[0] for r in rows]
 assert len(ids) == len(set(ids)), "duplicate case ids"

@@ -8,10 +8,15 @@
 #     or option named);
 #   * no sanitizer report was printed (AddressSanitizer / UndefinedBehaviorSanitizer);
 #   * the output file named by the case does not exist and no *.tmp-* file is left behind.
-# usage: run_hostile.sh LSEKIT WORKDIR     (prints 'N passed, N failed' last; exit 1 on failure)
+# usage: run_hostile.sh LSEKIT WORKDIR [K/N]
+#   K/N: run only the K-th of N interleaved shards of the cases (ctest runs shards in parallel).
+# Prints 'N passed, N failed' last; exits 1 on any failure.
 set -uo pipefail
 LSEKIT="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 WORK="$2"
+shard="${3:-1/1}"
+shard_k="${shard%/*}"
+shard_n="${shard#*/}"
 PY=/usr/bin/python3
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 rm -rf "$WORK" && mkdir -p "$WORK" || exit 1
@@ -22,8 +27,11 @@ pass=0
 fail=0
 bad() { fail=$((fail + 1)); printf 'FAIL %s: %s\n' "$id" "$*" >&2; }
 
+line=0
 while IFS=$'\t' read -r id codes pattern out args; do
   [ -z "$id" ] && continue
+  line=$((line + 1))
+  [ $(((line - 1) % shard_n)) -eq $((shard_k - 1)) ] || continue
   read -r -a argv <<<"$args"
   output="$(timeout -k 10 60 "$LSEKIT" "${argv[@]}" 2>&1)"
   rc=$?
