@@ -88,6 +88,25 @@ class Rng {
   /// Student-t with `df` degrees of freedom.
   double student_t(double df) { return normal() / std::sqrt(2.0 * gamma(0.5 * df) / df); }
 
+  /// The whole generator state (checkpoints): restoring it continues the stream exactly.
+  struct State {
+    std::uint64_t s[4]{};
+    double spare = 0.0;
+    bool has_spare = false;
+  };
+  State state() const {
+    State st;
+    for (int i = 0; i < 4; ++i) st.s[i] = s_[i];
+    st.spare = spare_;
+    st.has_spare = has_spare_;
+    return st;
+  }
+  void set_state(const State& st) {
+    for (int i = 0; i < 4; ++i) s_[i] = st.s[i];
+    spare_ = st.spare;
+    has_spare_ = st.has_spare;
+  }
+
   /// Fisher-Yates shuffle of [first, first + n).
   template <class T>
   void shuffle(T* first, std::int64_t n) {

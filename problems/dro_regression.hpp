@@ -14,6 +14,8 @@
 // nothing allocates after make_workspace(). Const methods are thread-safe.
 #pragma once
 
+#include <Eigen/QR>
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -104,7 +106,38 @@ class DroRegression {
     return 0.5 * l2_ * theta.head(p).squaredNorm();
   }
 
-  Vec initial_point() const { return Vec::Zero(dim()); }
+  /// The start of every solver: 0 unless set_initial_point() chose another.
+  Vec initial_point() const { return start_.size() ? start_ : Vec::Zero(dim()); }
+  void set_initial_point(Vec theta) {
+    if (theta.size() != dim())
+      throw std::invalid_argument("DRO regression: initial point has " + std::to_string(theta.size()) +
+                                  " entries, expected " + std::to_string(dim()));
+    start_ = std::move(theta);
+  }
+
+  /// Ordinary least squares on the training data, (w, b) = argmin sum_i (w.x_i + b - y_i)^2
+  /// (lambda and mu play no part): b = mean(y) - mean(x).w with w from the normal equations
+  /// of the centred data (centring keeps them well conditioned), the minimum-norm w when
+  /// they are singular. Streams X in row blocks, so memory is O(p^2), not a copy of X.
+  Vec least_squares() const {
+    const Index n = x_.rows(), p = x_.cols();
+    const Eigen::RowVectorXd x_mean = x_.colwise().mean();
+    const double y_mean = y_.mean();
+    Mat gram = Mat::Zero(p, p);
+    Vec xty = Vec::Zero(p);
+    constexpr Index kBlock = 4096;
+    MatRM xc(std::min(kBlock, n), p);
+    for (Index r0 = 0; r0 < n; r0 += kBlock) {
+      const Index m = std::min(kBlock, n - r0);
+      xc.topRows(m) = x_.middleRows(r0, m).rowwise() - x_mean;
+      gram.noalias() += xc.topRows(m).transpose() * xc.topRows(m);
+      xty.noalias() += xc.topRows(m).transpose() * (y_.segment(r0, m).array() - y_mean).matrix();
+    }
+    Vec theta(p + 1);
+    theta.head(p) = gram.completeOrthogonalDecomposition().solve(xty);
+    theta(p) = y_mean - x_mean.dot(theta.head(p));
+    return theta;
+  }
 
   /// Predictions w.x + b for rows of `x`.
   Vec predict(ConstVecRef theta, const MatRM& x) const {
@@ -119,6 +152,7 @@ class DroRegression {
   Vec y_;
   double lambda_;
   double l2_;
+  Vec start_;  // empty: start at 0
 };
 
 static_assert(LseProblem<DroRegression>);

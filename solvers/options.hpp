@@ -102,6 +102,7 @@ struct SolverOptions {
 
   long eval_points = 50;  // exact evaluations along the run (trace rows), >= 2
   double blowup = 1e6;    // diverged if F > F0 + blowup * (1 + |F0|) at a trace row
+  long checkpoint_every = 0;  // stochastic runs: Observer::on_checkpoint every N steps; 0 = off
 
   // Full-batch reference (solver full with optimizer lbfgs, or sinkhorn for OT).
   double gtol = 1e-9;     // stop when |grad F| <= gtol (sinkhorn: marginal error = |grad F|_1)
@@ -146,6 +147,9 @@ struct SolverOptions {
     if (steps == 0 && !(epochs > 0.0 && std::isfinite(epochs))) return "--epochs must be > 0";
     if (eval_points < 2) return "--eval-points must be >= 2";
     if (!(blowup > 0.0)) return "--blowup must be > 0";
+    if (checkpoint_every < 0) return "--checkpoint-every must be >= 0";
+    if (checkpoint_every > 0 && solver == SolverKind::Full)
+      return "--checkpoint-every applies to the stochastic solvers, not to --solver full";
     if (!(gtol > 0.0)) return "--gtol must be > 0";
     if (max_iter < 1) return "--max-iter must be >= 1";
     if (lbfgs_memory < 1) return "--lbfgs-memory must be >= 1";

@@ -1,5 +1,6 @@
 // What a solver run returns and how it talks to the outside: Status, TracePoint,
-// Observer (progress, history, interruption), Result with brief_report().
+// Observer (progress, history, interruption, checkpoints), SolverState (everything a
+// stochastic run needs to continue bit for bit), Result with brief_report().
 // The library never prints; the command line attaches observers.
 #pragma once
 
@@ -7,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/rng.hpp"
 #include "core/types.hpp"
 
 namespace lsekit {
@@ -37,6 +39,29 @@ struct TracePoint {
   double grad_norm = 0.0;   // full-batch solvers: |grad F|; stochastic: 0
 };
 
+/// The complete state of a stochastic run between two steps (run_stochastic): restoring
+/// it and running on gives bitwise the same iterates, shifts, trace and result as a run
+/// that was never stopped (the RNG stream, the epoch permutations and their cursors,
+/// the step-rule moments, the adaptive-rho block moments and the running estimate all
+/// included). Only the wall-clock times differ.
+struct SolverState {
+  long step = 0;            // steps taken
+  long total_steps = 0;     // of the whole run (a consistency check on resume)
+  long next_eval_row = 1;   // the next trace row to evaluate
+  long est_count = 0;       // surrogate estimates summed since the last trace row
+  double est_sum = 0.0;
+  double solver_time = 0.0;
+  double rho = 0.0;         // softplus rho in force
+  double log_mom1 = 0.0, log_mom2 = 0.0, mom_count = 0.0;  // adaptive-rho block moments
+  Vec theta, theta_prev, theta_avg, theta_good, m1, m2;
+  Vec alpha, alpha_m, alpha_v, alpha_t;  // shifts and their step-rule state (if any)
+  std::vector<char> alpha_init;         // shift initialized from a first minibatch
+  Rng::State rng;
+  std::vector<Index> group_perm, item_perm;  // epoch permutations (empty: not used)
+  Index group_cursor = 0, item_cursor = 0;
+  std::vector<TracePoint> trace;             // the rows recorded so far
+};
+
 enum class Action { Continue, Terminate };
 
 class Observer {
@@ -49,6 +74,9 @@ class Observer {
   }
   /// Polled every few steps (cheap): true stops the run with status Interrupted.
   virtual bool interrupted() { return false; }
+  /// Called every SolverOptions::checkpoint_every steps, and when the run is interrupted,
+  /// with the state to pass back as `resume` (stochastic solvers only; time excluded).
+  virtual void on_checkpoint(const SolverState& /*state*/) {}
 };
 
 struct Result {

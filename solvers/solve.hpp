@@ -140,14 +140,15 @@ Result run_full(const P& problem, const SolverOptions& o, Observer* observer = n
 
 template <LseProblem P>
 Result solve(const P& problem, const SolverOptions& o, Observer* observer = nullptr,
-             const Vec* theta0 = nullptr) {
+             const Vec* theta0 = nullptr, const SolverState* resume = nullptr) {
   switch (o.solver) {
-    case SolverKind::BiasedSoftmax: return run_stochastic(problem, BiasedSoftmax{}, o, observer, theta0);
-    case SolverKind::VariationalLog: return run_stochastic(problem, VariationalLog{}, o, observer, theta0);
-    case SolverKind::Softplus: return run_stochastic(problem, Softplus{}, o, observer, theta0);
-    case SolverKind::SumExp: return run_stochastic(problem, SumExp{}, o, observer, theta0);
-    case SolverKind::Erm: return run_stochastic(problem, Erm{}, o, observer, theta0);
+    case SolverKind::BiasedSoftmax: return run_stochastic(problem, BiasedSoftmax{}, o, observer, theta0, resume);
+    case SolverKind::VariationalLog: return run_stochastic(problem, VariationalLog{}, o, observer, theta0, resume);
+    case SolverKind::Softplus: return run_stochastic(problem, Softplus{}, o, observer, theta0, resume);
+    case SolverKind::SumExp: return run_stochastic(problem, SumExp{}, o, observer, theta0, resume);
+    case SolverKind::Erm: return run_stochastic(problem, Erm{}, o, observer, theta0, resume);
     case SolverKind::Full:
+      if (resume) throw InputError("--resume continues stochastic runs, not --solver full");
       if (o.optimizer == OptimizerKind::Sinkhorn) {
         if constexpr (SemiDualProblem<P>) return run_sinkhorn(problem, o, observer, theta0);
         else throw InputError("--optimizer sinkhorn solves entropic OT only, not this problem");

@@ -24,6 +24,11 @@
 // status Diverged and the last finite iterate. Exact F is evaluated (time
 // excluded) at eval_points rows. The step loop allocates nothing: every buffer
 // is sized in setup (tested with EIGEN_RUNTIME_NO_MALLOC).
+//
+// Checkpoints: with checkpoint_every = N > 0 the observer receives the whole
+// SolverState every N steps and when the run is interrupted (outside the timed,
+// allocation-free region); passing it back as `resume` continues the run so that
+// it ends bitwise identical to an uninterrupted one.
 #pragma once
 
 #include <chrono>
@@ -34,6 +39,7 @@
 #include <vector>
 
 #include "core/alias_table.hpp"
+#include "core/errors.hpp"
 #include "core/exact_evaluator.hpp"
 #include "core/numerics.hpp"
 #include "core/rng.hpp"
@@ -82,6 +88,20 @@ class IndexSampler {
       out[i] = perm_[cursor_++];
     }
   }
+  // Checkpoints: the permutation in use and the position in it.
+  void save(std::vector<Index>& perm, Index& cursor) const {
+    perm = perm_;
+    cursor = cursor_;
+  }
+  bool restore(const std::vector<Index>& perm, Index cursor) {
+    if (perm.size() != perm_.size() || cursor < 0 || cursor > static_cast<Index>(perm.size()))
+      return false;
+    for (Index v : perm)
+      if (v < 0 || v >= n_) return false;
+    perm_ = perm;
+    cursor_ = cursor;
+    return true;
+  }
 
  private:
   Index n_;
@@ -103,7 +123,8 @@ inline double log_add_exp(double a, double b) {
 
 template <LseProblem P, class Est>
 Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
-                      Observer* observer = nullptr, const Vec* theta0 = nullptr) {
+                      Observer* observer = nullptr, const Vec* theta0 = nullptr,
+                      const SolverState* resume = nullptr) {
   using Clock = std::chrono::steady_clock;
   constexpr bool kShift = Est::kHasShift;
   constexpr bool kSoftplus = std::is_same_v<Est, Softplus>;
@@ -161,9 +182,12 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
   res.solver = Est::kName;
   double solver_time = 0.0, est_sum = 0.0;
   long est_count = 0, next_eval_row = 0;
+  // Trace rows at evenly spaced steps; never more rows than steps + 1, so that every row
+  // after the first lies at a step > 0 (and the blow-up check runs).
+  const long eval_points = std::min<long>(o.eval_points, total_steps + 1);
   auto eval_step = [&](long row) {
     return static_cast<long>(std::llround(static_cast<double>(row) * static_cast<double>(total_steps) /
-                                          static_cast<double>(o.eval_points - 1)));
+                                          static_cast<double>(eval_points - 1)));
   };
   // Records a trace row at `step`; returns false if the observer asks to stop.
   auto record = [&](long step) {
@@ -195,12 +219,86 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
                   "); kept the last finite iterate; " + advice;
   };
 
-  bool stop = !record(0);
   Vec theta_good = theta;
-  long step_good = -1;
-  if (stop) res.status = Status::Interrupted;
-  next_eval_row = 1;
-  long step = 0;
+  long step_good = -1, step = 0;
+  // The state between steps, handed to the observer (checkpoint) or taken from `resume`.
+  auto save_state = [&]() {
+    SolverState st;
+    st.step = step;
+    st.total_steps = total_steps;
+    st.next_eval_row = next_eval_row;
+    st.est_count = est_count;
+    st.est_sum = est_sum;
+    st.solver_time = solver_time;
+    if constexpr (kSoftplus) st.rho = est.rho;
+    st.log_mom1 = log_mom1;
+    st.log_mom2 = log_mom2;
+    st.mom_count = mom_count;
+    st.theta = theta;
+    st.theta_prev = theta_prev;
+    st.theta_avg = theta_avg;
+    st.theta_good = theta_good;
+    st.m1 = m1;
+    st.m2 = m2;
+    st.alpha = alpha;
+    st.alpha_m = alpha_m;
+    st.alpha_v = alpha_v;
+    st.alpha_t = alpha_t;
+    st.alpha_init = alpha_init;
+    st.rng = rng.state();
+    group_sampler.save(st.group_perm, st.group_cursor);
+    item_sampler.save(st.item_perm, st.item_cursor);
+    st.trace = res.trace;
+    observer->on_checkpoint(st);
+  };
+  auto restore_state = [&](const SolverState& st) {
+    auto bad = [](const std::string& why) {
+      throw InputError("the checkpoint does not belong to this run: " + why);
+    };
+    if (st.total_steps != total_steps) bad("it was written for a run of " + std::to_string(st.total_steps) + " steps, this one has " + std::to_string(total_steps));
+    if (st.step < 0 || st.step > total_steps || st.trace.empty() || st.next_eval_row < 1)
+      bad("its step counters are inconsistent");
+    const Index ks = kShift ? k_groups : 0;
+    for (const Vec* v : {&st.theta, &st.theta_prev, &st.theta_avg, &st.theta_good, &st.m1, &st.m2})
+      if (v->size() != d) bad("the parameter dimension differs");
+    for (const Vec* v : {&st.alpha, &st.alpha_m, &st.alpha_v, &st.alpha_t})
+      if (v->size() != ks) bad("the number of shifts differs");
+    if (static_cast<Index>(st.alpha_init.size()) != ks) bad("the number of shifts differs");
+    if (!group_sampler.restore(st.group_perm, st.group_cursor) ||
+        !item_sampler.restore(st.item_perm, st.item_cursor))
+      bad("its sampling permutations do not fit the data");
+    step = st.step;
+    next_eval_row = st.next_eval_row;
+    est_count = st.est_count;
+    est_sum = st.est_sum;
+    solver_time = st.solver_time;
+    if constexpr (kSoftplus) est.rho = st.rho;
+    log_mom1 = st.log_mom1;
+    log_mom2 = st.log_mom2;
+    mom_count = st.mom_count;
+    theta = st.theta;
+    theta_prev = st.theta_prev;
+    theta_avg = st.theta_avg;
+    theta_good = st.theta_good;
+    m1 = st.m1;
+    m2 = st.m2;
+    alpha = st.alpha;
+    alpha_m = st.alpha_m;
+    alpha_v = st.alpha_v;
+    alpha_t = st.alpha_t;
+    alpha_init = st.alpha_init;
+    rng.set_state(st.rng);
+    res.trace = st.trace;
+  };
+  const bool checkpoints = observer && o.checkpoint_every > 0;
+  bool stop = false;
+  if (resume) {
+    restore_state(*resume);
+  } else {
+    stop = !record(0);
+    if (stop) res.status = Status::Interrupted;
+    next_eval_row = 1;
+  }
   auto t_start = Clock::now();
   LSEKIT_NO_MALLOC(true);
   while (!stop && step < total_steps) {
@@ -325,7 +423,14 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
       res.message = "interrupted at step " + std::to_string(step);
       stop = true;
     }
-    if (step == eval_step(next_eval_row) || stop) {
+    const bool row_due = step == eval_step(next_eval_row);
+    if (checkpoints && stop && !row_due && step < total_steps) {
+      // Interrupted between trace rows: save the state before the extra row below, which an
+      // uninterrupted run would not record.
+      LSEKIT_NO_MALLOC(false);
+      save_state();
+    }
+    if (row_due || stop) {
       LSEKIT_NO_MALLOC(false);
       solver_time += std::chrono::duration<double>(Clock::now() - t_start).count();
       if (!record(step) && !stop) {
@@ -344,7 +449,15 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
         break;
       }
       theta_good = step > avg_start ? theta_avg : theta;
-      while (next_eval_row < o.eval_points && eval_step(next_eval_row) <= step) ++next_eval_row;
+      while (next_eval_row < eval_points && eval_step(next_eval_row) <= step) ++next_eval_row;
+      t_start = Clock::now();
+      LSEKIT_NO_MALLOC(true);
+    }
+    if (checkpoints && step < total_steps &&
+        ((!stop && step % o.checkpoint_every == 0) || (stop && row_due))) {
+      LSEKIT_NO_MALLOC(false);
+      solver_time += std::chrono::duration<double>(Clock::now() - t_start).count();
+      save_state();
       t_start = Clock::now();
       LSEKIT_NO_MALLOC(true);
     }

@@ -648,6 +648,99 @@ TEST_CASE("same seed gives bitwise identical runs; a different seed a different 
   }
 }
 
+namespace {
+// Keeps every checkpoint the solver hands out.
+struct CheckpointCollector : Observer {
+  std::vector<SolverState> states;
+  void on_checkpoint(const SolverState& st) override { states.push_back(st); }
+};
+
+void require_same_run(const Result& a, const Result& b) {
+  REQUIRE(a.trace.size() == b.trace.size());
+  CHECK(a.status == b.status);
+  CHECK(a.steps == b.steps);
+  CHECK(a.theta == b.theta);
+  CHECK(a.alpha == b.alpha);
+  CHECK(a.rho == b.rho);
+  CHECK(std::memcmp(&a.objective, &b.objective, sizeof(double)) == 0);
+  for (size_t i = 0; i < a.trace.size(); ++i) {
+    CHECK(a.trace[i].step == b.trace[i].step);
+    CHECK(a.trace[i].objective == b.trace[i].objective);
+    CHECK(std::memcmp(&a.trace[i].estimate, &b.trace[i].estimate, sizeof(double)) == 0);
+    CHECK(a.trace[i].rho == b.trace[i].rho);
+  }
+}
+}  // namespace
+
+TEST_CASE("resuming from any checkpoint ends bitwise identical to the uninterrupted run",
+          "[solvers][checkpoint]") {
+  SerialEval serial;
+  const DroRegression pr = convergence_instance();
+  for (SolverKind kind : {SolverKind::Softplus, SolverKind::VariationalLog,
+                          SolverKind::BiasedSoftmax, SolverKind::SumExp, SolverKind::Erm}) {
+    for (OptimizerKind opt : {OptimizerKind::Adam, OptimizerKind::Nesterov}) {
+      INFO(name_of(kSolverNames, kind) << " " << name_of(kOptimizerNames, opt));
+      SolverOptions o = SolverOptions::defaults_for(kind);
+      o.optimizer = opt;
+      o.step = (kind == SolverKind::SumExp ? 1e-4 : 1e-2) * (opt == OptimizerKind::Nesterov ? 0.1 : 1.0);
+      o.batch = 7;  // does not divide n: the epoch permutation wraps mid-batch
+      o.epochs = 6;
+      o.eval_points = 9;
+      o.average = opt == OptimizerKind::Nesterov;
+      if (opt == OptimizerKind::Nesterov) o.rho = 1e-2;  // Adam runs cover adaptive rho
+      // Unbounded weights (variational-log, sumexp) blow up under momentum SGD from theta = 0
+      // here (an outlier's weight ~e^46 moves theta by 1e18): only Adam runs exist for them.
+      if (opt == OptimizerKind::Nesterov &&
+          (kind == SolverKind::VariationalLog || kind == SolverKind::SumExp))
+        continue;
+      o.sampling = opt == OptimizerKind::Nesterov ? SamplingKind::Replacement : SamplingKind::Permutation;
+      o.checkpoint_every = 37;  // between trace rows, not aligned with epochs
+      CheckpointCollector col;
+      const Result whole = solve(pr, o, &col);
+      INFO(whole.message);
+      REQUIRE(whole.ok());
+      REQUIRE(col.states.size() >= 5);
+      for (size_t c : {size_t{0}, col.states.size() / 2, col.states.size() - 1}) {
+        const SolverState& st = col.states[c];
+        CHECK(st.step == static_cast<long>(c + 1) * o.checkpoint_every);
+        const Result resumed = solve(pr, o, nullptr, nullptr, &st);
+        require_same_run(whole, resumed);
+      }
+    }
+  }
+  // A checkpoint of another run (other batch) is refused, not silently continued.
+  SolverOptions o = SolverOptions::defaults_for(SolverKind::Softplus);
+  o.checkpoint_every = 5;
+  o.epochs = 2;
+  CheckpointCollector col;
+  (void)solve(pr, o, &col);
+  REQUIRE_FALSE(col.states.empty());
+  o.batch = 16;
+  CHECK_THROWS_WITH(solve(pr, o, nullptr, nullptr, &col.states[0]),
+                    Contains("does not belong to this run"));
+}
+
+TEST_CASE("more trace rows asked than steps: one row per step, the blow-up check still runs",
+          "[solvers][trace]") {
+  SerialEval serial;
+  const DroRegression pr = convergence_instance();
+  SolverOptions o = SolverOptions::defaults_for(SolverKind::Softplus);
+  o.steps = 3;
+  o.eval_points = 50;
+  const Result r = solve(pr, o);
+  REQUIRE(r.trace.size() == 4);
+  for (long k = 0; k < 4; ++k) CHECK(r.trace[k].step == k);
+  // A step that explodes F within a few steps is caught at a row, not reported "completed".
+  o = SolverOptions::defaults_for(SolverKind::SumExp);
+  o.optimizer = OptimizerKind::Sgd;
+  o.step = 1e3;
+  o.steps = 4;
+  o.eval_points = 50;
+  const Result d = solve(pr, o);
+  CHECK(d.status == Status::Diverged);
+  CHECK(std::isfinite(d.objective));
+}
+
 TEST_CASE("sumexp with a huge step stops as Diverged with a finite iterate and advice",
           "[solvers][divergence]") {
   SerialEval serial;

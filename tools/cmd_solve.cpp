@@ -7,6 +7,7 @@
 #include "core/errors.hpp"
 #include "core/exact_evaluator.hpp"
 #include "solvers/solve.hpp"
+#include "tools/checkpoint.hpp"
 #include "tools/commands.hpp"
 #include "tools/run_record.hpp"
 #include "tools/solver_cli.hpp"
@@ -27,7 +28,8 @@ int exit_code_for(const Result& r) {
 int cmd_solve(int argc, const char* const* argv) {
   SolverArgs sa;
   ProblemOptions pb;
-  std::string input, out, config;
+  std::string input, out, config, checkpoint, resume;
+  long checkpoint_every = 0;
   int threads = 0;
   bool force = false, quiet = false;
   po::options_description desc(
@@ -35,14 +37,23 @@ int cmd_solve(int argc, const char* const* argv) {
       "Solves the problem in INPUT.h5 (lsekit-dataset: DRO regression or classification;\n"
       "lsekit-ot: entropic semi-discrete OT) with one solver and writes an lsekit-result file.\n"
       "Exit codes: 0 success, 1 diverged (last finite iterate kept), 2 invalid input, 3 I/O error,\n"
-      "130 interrupted (result written with status interrupted).\n\noptions");
+      "130 interrupted (result written with status interrupted).\n"
+      "A long run can be made restartable: --checkpoint-every N saves its whole state every N\n"
+      "steps (and on SIGINT/SIGTERM); after a crash or kill, the same command with --resume FILE\n"
+      "continues it and ends bitwise identical to a run that was never stopped.\n\noptions");
   desc.add_options()("help,h", "show this help")
       ("input", po::value(&input), "input file (positional)")
       ("out,o", po::value(&out), "result file to write (required)")
       ("force", po::bool_switch(&force), "overwrite --out if it exists")
       ("threads", po::value(&threads)->default_value(0), "OpenMP threads (0 = all cores)")
       ("quiet,q", po::bool_switch(&quiet), "no progress line")
-      ("config", po::value(&config), "read further options from FILE (key = value lines)");
+      ("config", po::value(&config), "read further options from FILE (key = value lines)")
+      ("checkpoint-every", po::value(&checkpoint_every)->default_value(0),
+       "stochastic solvers: save the run's state every N steps (0 = never)")
+      ("checkpoint", po::value(&checkpoint),
+       "checkpoint file to write (default: OUT.checkpoint.h5)")
+      ("resume", po::value(&resume),
+       "continue the run saved in this checkpoint (same input and options)");
   add_problem_options(desc, pb);
   add_solver_options(desc, sa);
   po::positional_options_description pos;
@@ -54,8 +65,15 @@ int cmd_solve(int argc, const char* const* argv) {
     return kExitOk;
   }
   if (input.empty()) throw InputError("an input file is required (lsekit solve INPUT.h5 --out RESULT.h5)");
-  const SolverOptions opt = finish(sa, vm);
+  SolverOptions opt = finish(sa, vm);
+  opt.checkpoint_every = checkpoint_every;
   check_output(out, force);
+  if (checkpoint_every > 0 && checkpoint.empty()) checkpoint = out + ".checkpoint.h5";
+  if (!checkpoint.empty() && checkpoint_every <= 0)
+    throw InputError("--checkpoint needs --checkpoint-every N (N > 0)");
+  if (checkpoint_every > 0 && checkpoint != resume && std::filesystem::exists(checkpoint) && !force)
+    throw InputError("--checkpoint " + checkpoint + " exists (an earlier run's?); pass --resume " +
+                     checkpoint + " to continue that run or --force to start over");
   const int nthreads = set_threads(threads);
   const AnyTask any = load_task(input, pb);
   install_signal_handlers();
@@ -67,18 +85,50 @@ int cmd_solve(int argc, const char* const* argv) {
         if (std::string why = opt.check(p.num_items(), p.num_groups(), P::kBatchOverGroups); !why.empty())
           throw InputError(input + ": " + why + " (" + task.kName + ")");
         Recorder rec(task, !quiet);
-        const Result r = solve(p, opt, &rec);
+        RunInfo info{command_line(argc + 1, argv - 1), input, task.kName, task.temperature_name(),
+                     p.temperature(), pb.l2, nthreads, pb.init};
+        const std::string fingerprint =
+            run_fingerprint(opt, info, p.dim(), p.num_groups(), p.num_items());
+        Checkpoint saved;
+        if (!resume.empty()) {
+          saved = read_checkpoint(resume);
+          check_fingerprint(resume, saved.fingerprint, fingerprint);
+          rec.restore_rows(saved.rows);
+        }
+        if (checkpoint_every > 0) {
+          rec.checkpoint_sink = [&](const SolverState& st, const std::vector<TraceMetrics>& rows) {
+            try {
+              write_checkpoint(checkpoint, Checkpoint{fingerprint, st, rows});
+            } catch (const IoError& e) {  // a failed checkpoint must not end a long run
+              std::fprintf(stderr, "lsekit solve: warning: checkpoint not written: %s\n", e.what());
+            }
+          };
+        }
+        Result r;
+        try {
+          r = solve(p, opt, &rec, nullptr, resume.empty() ? nullptr : &saved.state);
+        } catch (const InputError& e) {
+          if (resume.empty()) throw;
+          throw InputError(resume + ": " + e.what() + " (" + task.kName + ")");
+        }
         Metrics fm = evaluate_task(task, r.theta);
         H5Doc doc;
         doc.set_attr("/", "format", std::string("lsekit-result"));
         doc.set_attr("/", "format_version", std::int64_t{1});
         doc.set_attr("/", "version", std::string(LSEKIT_VERSION));
-        RunInfo info{command_line(argc + 1, argv - 1), input, task.kName, task.temperature_name(),
-                     p.temperature(), pb.l2, nthreads};
         add_run(doc, "", task, opt, r, rec.rows(), Metrics(fm.begin() + 1, fm.end()), info);
+        if (!resume.empty()) doc.set_attr("/", "resumed_from", resume);
         write_h5doc(out, doc, true);
         std::printf("%s\n", r.brief_report().c_str());
         if (!r.message.empty()) std::printf("  %s\n", r.message.c_str());
+        if (checkpoint_every > 0) {
+          std::error_code ec;
+          if (r.status == Status::Interrupted)
+            std::printf("  checkpoint %s: continue with the same command and --resume %s\n",
+                        checkpoint.c_str(), checkpoint.c_str());
+          else  // the run reached its end: the result holds everything
+            std::filesystem::remove(checkpoint, ec);
+        }
         for (const auto& [k, v] : fm) std::printf("  %-24s %.10g\n", k.c_str(), v);
         std::printf("wrote %s\n", out.c_str());
         return exit_code_for(r);

@@ -38,6 +38,7 @@ void add_run_attributes(H5Doc& doc, const std::string& obj, const SolverOptions&
   s("sampling", name_of(kSamplingNames, o.sampling));
   d(info.temperature_name.c_str(), info.temperature);
   d("l2", info.l2);
+  s("init", info.init);
   d("rho", o.solver == SolverKind::Softplus ? r.rho : o.rho);
   d("rho_option", o.rho);
   d("rho_kappa", o.rho_kappa_target);

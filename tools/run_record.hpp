@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <string>
 
 #include "data/h5doc.hpp"
@@ -51,7 +52,14 @@ class Recorder : public Observer {
     return Action::Continue;
   }
   bool interrupted() override { return g_interrupted.load(); }
+  void on_checkpoint(const SolverState& state) override {
+    if (checkpoint_sink) checkpoint_sink(state, rows_);
+  }
   const std::vector<TraceMetrics>& rows() const { return rows_; }
+  /// Resuming: the rows recorded before the checkpoint.
+  void restore_rows(std::vector<TraceMetrics> rows) { rows_ = std::move(rows); }
+  /// Receives each checkpoint with the rows recorded so far (e.g. writes a checkpoint file).
+  std::function<void(const SolverState&, const std::vector<TraceMetrics>&)> checkpoint_sink;
 
  private:
   const Task& task_;
@@ -72,6 +80,7 @@ struct RunInfo {
   double temperature = 0.0;
   double l2 = 0.0;
   int threads = 1;
+  std::string init = "zero";     // the solvers' start point (--init)
 };
 
 std::string now_iso8601();

@@ -90,7 +90,9 @@ void add_problem_options(po::options_description& d, ProblemOptions& p) {
       ("lambda", po::value(&p.lambda)->default_value(def.lambda, text(def.lambda)), "DRO temperature lambda > 0")
       ("epsilon", po::value(&p.epsilon)->default_value(def.epsilon, text(def.epsilon)),
        "OT temperature epsilon > 0 (0 = the instance's)")
-      ("l2", po::value(&p.l2)->default_value(def.l2, text(def.l2)), "L2 regularization mu >= 0 (intercepts excluded)");
+      ("l2", po::value(&p.l2)->default_value(def.l2, text(def.l2)), "L2 regularization mu >= 0 (intercepts excluded)")
+      ("init", po::value(&p.init)->default_value(def.init),
+       "solvers' start point: zero, or ls (ordinary least squares on the training data; DRO regression only)");
 }
 
 SolverOptions finish(SolverArgs& a, const po::variables_map& vm) {

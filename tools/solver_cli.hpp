@@ -25,7 +25,7 @@ struct SolverArgs {
 
 /// Adds the solver flags (SPEC section 5) bound to `a`.
 void add_solver_options(po::options_description& d, SolverArgs& a);
-/// Adds --lambda, --epsilon, --l2 bound to `p`.
+/// Adds --lambda, --epsilon, --l2, --init bound to `p`.
 void add_problem_options(po::options_description& d, ProblemOptions& p);
 /// Converts names to enums, applies per-solver defaults the user did not override
 /// (full -> lbfgs), and returns the validated options. Throws InputError naming the option.

@@ -20,6 +20,7 @@ struct ProblemOptions {
   double lambda = 1.0;   // DRO temperature (--lambda)
   double epsilon = 0.0;  // OT temperature override (--epsilon); 0 = the instance's
   double l2 = 0.0;       // L2 regularization mu (--l2)
+  std::string init = "zero";  // solvers' start (--init): "zero" | "ls" (least squares, DRO regression)
 };
 
 }  // namespace lsekit

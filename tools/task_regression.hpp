@@ -19,7 +19,9 @@ class RegressionTask {
   static constexpr const char* kName = "dro-regression";
 
   RegressionTask(Dataset data, const ProblemOptions& po)
-      : data_(std::move(data)), problem_(data_.train.x, data_.train.y, po.lambda, po.l2) {}
+      : data_(std::move(data)), problem_(data_.train.x, data_.train.y, po.lambda, po.l2) {
+    if (po.init == "ls") problem_.set_initial_point(problem_.least_squares());
+  }
 
   const DroRegression& problem() const { return problem_; }
   const Dataset& data() const { return data_; }

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Crash safety of `lsekit solve`: a run killed with SIGKILL after a checkpoint and resumed
+# with --resume ends bitwise identical to the same run never stopped (solution, shifts, trace
+# objectives, estimates, rho and metrics: every dataset except wall-clock times), for DRO
+# regression (softplus, adaptive rho, batch 1), DRO classification (variational-log, sampling
+# with replacement, Polyak averaging) and entropic OT (softplus with sampled atoms). SIGINT
+# writes the result with status interrupted (exit 130) and a final checkpoint; resuming that
+# ends identical too. Misuse exits 2 naming the file: another run's checkpoint, a corrupt one,
+# --checkpoint-every with --solver full, an existing checkpoint without --resume or --force.
+# usage: run_cli_checkpoint.sh LSEKIT WORKDIR
+set -uo pipefail
+LSEKIT="$1"
+WORK="$2"
+PY=/usr/bin/python3
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
+. "$HERE/lib.sh"  # pass/fail counters, expect, no_file
+
+# same A.h5 B.h5: every dataset equal bit for bit (NaN = NaN), wall-clock times excepted.
+same() {
+  if $PY - "$1" "$2" <<'EOF'; then ok; else bad "$1 and $2 differ"; fi
+import sys, h5py, numpy as np
+def load(path):
+    out = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) else None)
+        attrs = {k: f.attrs[k] for k in ("status", "steps_done", "objective", "rho")}
+    return out, attrs
+(a, aa), (b, ba) = load(sys.argv[1]), load(sys.argv[2])
+bad = sorted(set(a) ^ set(b))
+bad += [k for k in a if k in b and not k.endswith("time_s")
+        and (a[k].dtype != b[k].dtype or a[k].shape != b[k].shape
+             or a[k].tobytes() != b[k].tobytes())]
+bad += [k for k in aa if str(aa[k]) != str(ba[k])]
+if bad:
+    print("differ:", bad, file=sys.stderr)
+    sys.exit(1)
+if len(a) < 5 or "trace/objective" not in a:
+    print("too few datasets:", sorted(a), file=sys.stderr)
+    sys.exit(1)
+EOF
+}
+
+# killed_resume NAME INPUT EVERY OPTIONS...: reference run, a run killed with SIGKILL once its
+# first checkpoint exists, the resumed run; the two results must be identical.
+killed_resume() {
+  local name="$1" input="$2" every="$3"
+  shift 3
+  "$LSEKIT" solve "$input" --out "$name.ref.h5" -q "$@" >/dev/null 2>&1 || {
+    bad "$name: the reference run failed"
+    return
+  }
+  "$LSEKIT" solve "$input" --out "$name.run.h5" -q --checkpoint-every "$every" "$@" >/dev/null 2>&1 &
+  local pid=$! waited=0
+  while [ ! -f "$name.run.h5.checkpoint.h5" ] && kill -0 "$pid" 2>/dev/null && [ $waited -lt 6000 ]; do
+    sleep 0.01
+    waited=$((waited + 1))
+  done
+  kill -KILL "$pid" 2>/dev/null
+  { wait "$pid"; } 2>/dev/null
+  local rc=$?
+  if [ "$rc" -ne 137 ]; then
+    bad "$name: the run ended (exit $rc) before it could be killed: make it longer"
+    return
+  fi
+  no_file "$name.run.h5"
+  expect 0 "wrote $name.run.h5" -- "$LSEKIT" solve "$input" --out "$name.run.h5" -q --checkpoint-every \
+    "$every" --resume "$name.run.h5.checkpoint.h5" "$@"
+  same "$name.ref.h5" "$name.run.h5"
+  no_file "$name.run.h5.checkpoint.h5"  # removed once the run has reached its end
+}
+
+"$LSEKIT" gen regression --out reg.h5 --n 20000 --p 20 --n-test 100 --seed 3 >/dev/null
+"$LSEKIT" gen classification --out cls.h5 --n 4000 --p 30 --classes 5 --n-test 200 --seed 4 >/dev/null
+"$LSEKIT" gen ot --out ot.h5 --n 4000 --m 200 --d 8 --seed 5 >/dev/null
+
+killed_resume reg reg.h5 20000 --solver softplus --batch 1 --epochs 40 --eval-points 40
+killed_resume cls cls.h5 2000 --solver variational-log --batch 4 --epochs 60 --sampling replacement \
+  --average --step 3e-3
+killed_resume ot ot.h5 2000 --solver softplus --rho 1e-2 --batch 2 --atoms 8 --epochs 30 \
+  --optimizer sgd --step 0.05
+
+# ---- SIGINT: status interrupted, exit 130, a checkpoint to resume from ----------------------
+args=(--solver biased-softmax --batch 1 --epochs 100 --eval-points 30)
+"$LSEKIT" solve reg.h5 --out int.ref.h5 -q "${args[@]}" >/dev/null 2>&1
+"$LSEKIT" solve reg.h5 --out int.h5 -q --checkpoint-every 1000000 "${args[@]}" >int.log 2>&1 &
+pid=$!
+sleep 0.5
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+if [ "$rc" -eq 130 ] && grep -q "resume int.h5.checkpoint.h5" int.log &&
+  $PY -c "import h5py,sys; sys.exit(h5py.File('int.h5')['/'].attrs['status'] != 'interrupted')"; then
+  ok
+  expect 0 "wrote int.h5" -- "$LSEKIT" solve reg.h5 --out int.h5 --force -q --checkpoint-every 1000000 \
+    --resume int.h5.checkpoint.h5 "${args[@]}"
+  same int.ref.h5 int.h5
+else
+  bad "SIGINT: exit $rc (want 130) or no checkpoint named :: $(cat int.log)"
+fi
+
+# ---- misuse --------------------------------------------------------------------------------
+"$LSEKIT" solve reg.h5 --out keep.h5 -q --checkpoint-every 100000 "${args[@]}" >/dev/null 2>&1 &
+pid=$!
+while [ ! -f keep.h5.checkpoint.h5 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+kill -KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+expect 2 "keep\.h5\.checkpoint\.h5.*another run.*step = 0\.02" -- "$LSEKIT" solve reg.h5 --out keep.h5 -q \
+  --checkpoint-every 100000 --resume keep.h5.checkpoint.h5 "${args[@]}" --step 0.02
+no_file keep.h5
+expect 2 "keep\.h5\.checkpoint\.h5 exists.*--resume" -- "$LSEKIT" solve reg.h5 --out keep.h5 -q \
+  --checkpoint-every 100000 "${args[@]}"
+expect 2 "keep\.h5\.checkpoint\.h5.*another run.*solver" -- "$LSEKIT" solve reg.h5 --out keep.h5 -q \
+  --resume keep.h5.checkpoint.h5 --solver softplus --batch 1 --epochs 100 --eval-points 30
+head -c 3000 keep.h5.checkpoint.h5 >trunc.checkpoint.h5
+expect 3 "trunc\.checkpoint\.h5" -- "$LSEKIT" solve reg.h5 --out trunc.h5 -q --resume trunc.checkpoint.h5 "${args[@]}"
+no_file trunc.h5
+expect 2 "reg\.ref\.h5.*lsekit checkpoint" -- "$LSEKIT" solve reg.h5 --out notckpt.h5 -q \
+  --resume reg.ref.h5 "${args[@]}"
+expect 2 "checkpoint-every.*full" -- "$LSEKIT" solve reg.h5 --out full.h5 -q --solver full --checkpoint-every 10
+expect 2 "--checkpoint-every must be >= 0" -- "$LSEKIT" solve reg.h5 --out neg.h5 -q --checkpoint-every -1
+expect 2 "--checkpoint needs --checkpoint-every" -- "$LSEKIT" solve reg.h5 --out c.h5 -q --checkpoint c.ckpt.h5
+no_file full.h5
+no_file neg.h5
+
+echo "cli checkpoint: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
