@@ -31,7 +31,7 @@
 #include "data/dataset.hpp"
 #include "problems/dro_classification.hpp"
 #include "solvers/lbfgs.hpp"
-#include "solvers/solve.hpp"
+#include "solvers/instances.hpp"
 #include "tools/task_classification.hpp"
 
 using namespace lsekit;

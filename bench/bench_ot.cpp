@@ -23,7 +23,7 @@
 #include "core/exact_evaluator.hpp"
 #include "data/ot_generator.hpp"
 #include "problems/semidiscrete_ot.hpp"
-#include "solvers/solve.hpp"
+#include "solvers/instances.hpp"
 
 using namespace lsekit;
 using Clock = std::chrono::steady_clock;

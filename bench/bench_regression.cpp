@@ -13,7 +13,7 @@
 #include "core/exact_evaluator.hpp"
 #include "data/generators.hpp"
 #include "problems/dro_regression.hpp"
-#include "solvers/solve.hpp"
+#include "solvers/instances.hpp"
 
 using namespace lsekit;
 using Clock = std::chrono::steady_clock;

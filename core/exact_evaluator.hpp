@@ -97,163 +97,17 @@ class ExactEvaluator {
     Mat s, w;
   };
 
-  void prepare(bool need_grad) {
-    const int nt = omp_get_max_threads();
-    if (static_cast<int>(scratch_.size()) < nt) {
-      scratch_.reserve(nt);
-      while (static_cast<int>(scratch_.size()) < nt) {
-        Scratch sc{p_.make_workspace(group_block_, item_block_), Mat(item_block_, group_block_),
-                   Mat(item_block_, group_block_)};
-        scratch_.push_back(std::move(sc));
-      }
-    }
-    if (chunk_.size() != static_cast<size_t>(chunks_)) chunk_.resize(chunks_);
-    if (need_grad)
-      for (auto& c : chunk_)
-        if (c.grad.size() != p_.dim()) c.grad.resize(p_.dim());
-  }
+  void prepare(bool need_grad);
 
-  double run(ConstVecRef theta, Vec* grad, EvalInfo* info, Vec* lse) {
-    prepare(grad != nullptr);
-    const double lambda = p_.temperature();
-    const Index k = p_.num_groups();
-    const double pk = 1.0 / static_cast<double>(k);
-    double total = 0.0, kappa_sum = 0.0, kappa_max = 0.0;
-    if (grad) grad->setZero();
-
-    if (by_groups_) {
-#pragma omp parallel for schedule(dynamic, 1) if (chunks_ > 1)
-      for (Index c = 0; c < chunks_; ++c) {
-        Scratch& sc = scratch_[omp_get_thread_num()];
-        Chunk& ch = chunk_[c];
-        ch.value = ch.kappa_sum = ch.kappa_max = 0.0;
-        if (grad) ch.grad.setZero();
-        const Index g0 = c * k / chunks_, g1 = (c + 1) * k / chunks_;
-        for (Index gs = g0; gs < g1; gs += group_block_) {
-          const Index gn = std::min(group_block_, g1 - gs);
-          block(theta, gs, gn, 0, item_block_, sc, grad ? &ch.grad : nullptr, pk, lambda, ch,
-                lse);
-        }
-      }
-      for (const Chunk& ch : chunk_) {
-        total += ch.value;
-        kappa_sum += ch.kappa_sum;
-        kappa_max = std::max(kappa_max, ch.kappa_max);
-      }
-      if (grad)
-        for (const Chunk& ch : chunk_) *grad += ch.grad;
-    } else {
-      const Index m = p_.num_items();
-      for (Index g = 0; g < k; ++g) {
-#pragma omp parallel for schedule(dynamic, 1) if (chunks_ > 1)
-        for (Index c = 0; c < chunks_; ++c) {
-          Scratch& sc = scratch_[omp_get_thread_num()];
-          Chunk& ch = chunk_[c];
-          ch.max = -num::kInf;
-          ch.z = ch.z2 = 0.0;
-          if (grad) ch.grad.setZero();
-          const Index i0 = c * m / chunks_, i1 = (c + 1) * m / chunks_;
-          for (Index is = i0; is < i1; is += item_block_)
-            stream(theta, g, is, std::min(item_block_, i1 - is), sc, grad != nullptr, lambda, ch);
-        }
-        double mx = -num::kInf;
-        bool poisoned = false;
-        for (const Chunk& ch : chunk_) {
-          if (std::isnan(ch.max) || ch.max == num::kInf) poisoned = true;
-          else mx = std::max(mx, ch.max);
-        }
-        if (poisoned) {  // a score was +inf or NaN: F is not finite
-          total = std::nan("");
-          if (lse) (*lse)(g) = total;
-          continue;
-        }
-        double z = 0.0, z2 = 0.0;
-        for (const Chunk& ch : chunk_) {
-          if (ch.z <= 0.0) continue;
-          const double f = std::exp((ch.max - mx) / lambda);
-          z += f * ch.z;
-          z2 += f * f * ch.z2;
-        }
-        const double lk = mx + lambda * std::log(z);
-        const double kap = z2 / (z * z);
-        total += pk * lk;
-        kappa_sum += kap;
-        kappa_max = std::max(kappa_max, kap);
-        if (lse) (*lse)(g) = lk;
-        if (grad)
-          for (const Chunk& ch : chunk_) {
-            if (ch.z <= 0.0) continue;
-            *grad += (pk * std::exp((ch.max - mx) / lambda) / z) * ch.grad;
-          }
-      }
-    }
-    total += p_.regularizer(theta, grad);
-    if (info) {
-      info->kappa_mean = kappa_sum / static_cast<double>(k);
-      info->kappa_max = kappa_max;
-    }
-    return total;
-  }
+  double run(ConstVecRef theta, Vec* grad, EvalInfo* info, Vec* lse);
 
   // Whole groups [gs, gs+gn) x all items: exact per-group LSE, normalized weights.
   void block(ConstVecRef theta, Index gs, Index gn, Index is, Index in, Scratch& sc, Vec* grad,
-             double pk, double lambda, Chunk& ch, Vec* lse) {
-    auto s = sc.s.topLeftCorner(in, gn);
-    auto w = sc.w.topLeftCorner(in, gn);
-    const IndexSet groups = IndexSet::range(gs, gn), items = IndexSet::range(is, in);
-    p_.scores(theta, groups, items, sc.ws, s);
-    const auto q = q_.segment(is, in).array();
-    for (Index g = 0; g < gn; ++g) {
-      const double mx = s.col(g).maxCoeff();
-      if (!std::isfinite(mx)) {  // +inf or NaN score: F is not finite, report it as such
-        ch.value += mx;
-        if (lse) (*lse)(gs + g) = mx;
-        w.col(g).setZero();
-        continue;
-      }
-      w.col(g).array() = ((s.col(g).array() - mx) / lambda).exp();
-      const double z = (q * w.col(g).array()).sum();
-      const double lk = mx + lambda * std::log(z);
-      w.col(g).array() /= z;  // e^{(s - L)/lambda}
-      const double kap = (q * w.col(g).array().square()).sum();
-      ch.value += pk * lk;
-      ch.kappa_sum += kap;
-      ch.kappa_max = std::max(ch.kappa_max, kap);
-      if (lse) (*lse)(gs + g) = lk;
-      if (grad) w.col(g).array() *= pk * q;
-    }
-    if (grad) p_.add_gradient(theta, groups, items, sc.ws, w, *grad);
-  }
+             double pk, double lambda, Chunk& ch, Vec* lse);
 
   // Items [is, is+in) of group g, streamed into the chunk's running sums.
   void stream(ConstVecRef theta, Index g, Index is, Index in, Scratch& sc, bool need_grad,
-              double lambda, Chunk& ch) {
-    auto s = sc.s.topLeftCorner(in, 1);
-    auto w = sc.w.topLeftCorner(in, 1);
-    const IndexSet groups = IndexSet::range(g, 1), items = IndexSet::range(is, in);
-    p_.scores(theta, groups, items, sc.ws, s);
-    const double bmax = s.maxCoeff();
-    if (!std::isfinite(bmax)) {  // +inf or NaN score: poison the chunk so F is non-finite
-      ch.max = bmax;
-      ch.z = 1.0;
-      return;
-    }
-    if (bmax > ch.max) {
-      if (ch.z > 0.0) {
-        const double f = std::exp((ch.max - bmax) / lambda);
-        ch.z *= f;
-        ch.z2 *= f * f;
-        if (need_grad) ch.grad *= f;
-      }
-      ch.max = bmax;
-    }
-    const auto q = q_.segment(is, in).array();
-    w.array() = ((s.array() - ch.max) / lambda).exp();
-    ch.z2 += (q * w.col(0).array().square()).sum();
-    w.col(0).array() *= q;
-    ch.z += w.sum();
-    if (need_grad) p_.add_gradient(theta, groups, items, sc.ws, w, ch.grad);
-  }
+              double lambda, Chunk& ch);
 
   const P& p_;
   Index budget_;
@@ -265,4 +119,169 @@ class ExactEvaluator {
   std::vector<Chunk> chunk_;
 };
 
+// ---- out of line, so that files using the compiled instances (solvers/instances.hpp) do
+// not instantiate the evaluation loops again.
+
+template <LseProblem P>
+void ExactEvaluator<P>::prepare(bool need_grad) {
+  const int nt = omp_get_max_threads();
+  if (static_cast<int>(scratch_.size()) < nt) {
+    scratch_.reserve(nt);
+    while (static_cast<int>(scratch_.size()) < nt) {
+      Scratch sc{p_.make_workspace(group_block_, item_block_), Mat(item_block_, group_block_),
+                 Mat(item_block_, group_block_)};
+      scratch_.push_back(std::move(sc));
+    }
+  }
+  if (chunk_.size() != static_cast<size_t>(chunks_)) chunk_.resize(chunks_);
+  if (need_grad)
+    for (auto& c : chunk_)
+      if (c.grad.size() != p_.dim()) c.grad.resize(p_.dim());
+}
+
+template <LseProblem P>
+double ExactEvaluator<P>::run(ConstVecRef theta, Vec* grad, EvalInfo* info, Vec* lse) {
+  prepare(grad != nullptr);
+  const double lambda = p_.temperature();
+  const Index k = p_.num_groups();
+  const double pk = 1.0 / static_cast<double>(k);
+  double total = 0.0, kappa_sum = 0.0, kappa_max = 0.0;
+  if (grad) grad->setZero();
+
+  if (by_groups_) {
+#pragma omp parallel for schedule(dynamic, 1) if (chunks_ > 1)
+    for (Index c = 0; c < chunks_; ++c) {
+      Scratch& sc = scratch_[omp_get_thread_num()];
+      Chunk& ch = chunk_[c];
+      ch.value = ch.kappa_sum = ch.kappa_max = 0.0;
+      if (grad) ch.grad.setZero();
+      const Index g0 = c * k / chunks_, g1 = (c + 1) * k / chunks_;
+      for (Index gs = g0; gs < g1; gs += group_block_) {
+        const Index gn = std::min(group_block_, g1 - gs);
+        block(theta, gs, gn, 0, item_block_, sc, grad ? &ch.grad : nullptr, pk, lambda, ch,
+              lse);
+      }
+    }
+    for (const Chunk& ch : chunk_) {
+      total += ch.value;
+      kappa_sum += ch.kappa_sum;
+      kappa_max = std::max(kappa_max, ch.kappa_max);
+    }
+    if (grad)
+      for (const Chunk& ch : chunk_) *grad += ch.grad;
+  } else {
+    const Index m = p_.num_items();
+    for (Index g = 0; g < k; ++g) {
+#pragma omp parallel for schedule(dynamic, 1) if (chunks_ > 1)
+      for (Index c = 0; c < chunks_; ++c) {
+        Scratch& sc = scratch_[omp_get_thread_num()];
+        Chunk& ch = chunk_[c];
+        ch.max = -num::kInf;
+        ch.z = ch.z2 = 0.0;
+        if (grad) ch.grad.setZero();
+        const Index i0 = c * m / chunks_, i1 = (c + 1) * m / chunks_;
+        for (Index is = i0; is < i1; is += item_block_)
+          stream(theta, g, is, std::min(item_block_, i1 - is), sc, grad != nullptr, lambda, ch);
+      }
+      double mx = -num::kInf;
+      bool poisoned = false;
+      for (const Chunk& ch : chunk_) {
+        if (std::isnan(ch.max) || ch.max == num::kInf) poisoned = true;
+        else mx = std::max(mx, ch.max);
+      }
+      if (poisoned) {  // a score was +inf or NaN: F is not finite
+        total = std::nan("");
+        if (lse) (*lse)(g) = total;
+        continue;
+      }
+      double z = 0.0, z2 = 0.0;
+      for (const Chunk& ch : chunk_) {
+        if (ch.z <= 0.0) continue;
+        const double f = std::exp((ch.max - mx) / lambda);
+        z += f * ch.z;
+        z2 += f * f * ch.z2;
+      }
+      const double lk = mx + lambda * std::log(z);
+      const double kap = z2 / (z * z);
+      total += pk * lk;
+      kappa_sum += kap;
+      kappa_max = std::max(kappa_max, kap);
+      if (lse) (*lse)(g) = lk;
+      if (grad)
+        for (const Chunk& ch : chunk_) {
+          if (ch.z <= 0.0) continue;
+          *grad += (pk * std::exp((ch.max - mx) / lambda) / z) * ch.grad;
+        }
+    }
+  }
+  total += p_.regularizer(theta, grad);
+  if (info) {
+    info->kappa_mean = kappa_sum / static_cast<double>(k);
+    info->kappa_max = kappa_max;
+  }
+  return total;
+}
+
+// Whole groups [gs, gs+gn) x all items: exact per-group LSE, normalized weights.
+template <LseProblem P>
+void ExactEvaluator<P>::block(ConstVecRef theta, Index gs, Index gn, Index is, Index in,
+                              Scratch& sc, Vec* grad, double pk, double lambda, Chunk& ch,
+                              Vec* lse) {
+  auto s = sc.s.topLeftCorner(in, gn);
+  auto w = sc.w.topLeftCorner(in, gn);
+  const IndexSet groups = IndexSet::range(gs, gn), items = IndexSet::range(is, in);
+  p_.scores(theta, groups, items, sc.ws, s);
+  const auto q = q_.segment(is, in).array();
+  for (Index g = 0; g < gn; ++g) {
+    const double mx = s.col(g).maxCoeff();
+    if (!std::isfinite(mx)) {  // +inf or NaN score: F is not finite, report it as such
+      ch.value += mx;
+      if (lse) (*lse)(gs + g) = mx;
+      w.col(g).setZero();
+      continue;
+    }
+    w.col(g).array() = ((s.col(g).array() - mx) / lambda).exp();
+    const double z = (q * w.col(g).array()).sum();
+    const double lk = mx + lambda * std::log(z);
+    w.col(g).array() /= z;  // e^{(s - L)/lambda}
+    const double kap = (q * w.col(g).array().square()).sum();
+    ch.value += pk * lk;
+    ch.kappa_sum += kap;
+    ch.kappa_max = std::max(ch.kappa_max, kap);
+    if (lse) (*lse)(gs + g) = lk;
+    if (grad) w.col(g).array() *= pk * q;
+  }
+  if (grad) p_.add_gradient(theta, groups, items, sc.ws, w, *grad);
+}
+
+// Items [is, is+in) of group g, streamed into the chunk's running sums.
+template <LseProblem P>
+void ExactEvaluator<P>::stream(ConstVecRef theta, Index g, Index is, Index in, Scratch& sc,
+                               bool need_grad, double lambda, Chunk& ch) {
+  auto s = sc.s.topLeftCorner(in, 1);
+  auto w = sc.w.topLeftCorner(in, 1);
+  const IndexSet groups = IndexSet::range(g, 1), items = IndexSet::range(is, in);
+  p_.scores(theta, groups, items, sc.ws, s);
+  const double bmax = s.maxCoeff();
+  if (!std::isfinite(bmax)) {  // +inf or NaN score: poison the chunk so F is non-finite
+    ch.max = bmax;
+    ch.z = 1.0;
+    return;
+  }
+  if (bmax > ch.max) {
+    if (ch.z > 0.0) {
+      const double f = std::exp((ch.max - bmax) / lambda);
+      ch.z *= f;
+      ch.z2 *= f * f;
+      if (need_grad) ch.grad *= f;
+    }
+    ch.max = bmax;
+  }
+  const auto q = q_.segment(is, in).array();
+  w.array() = ((s.array() - ch.max) / lambda).exp();
+  ch.z2 += (q * w.col(0).array().square()).sum();
+  w.col(0).array() *= q;
+  ch.z += w.sum();
+  if (need_grad) p_.add_gradient(theta, groups, items, sc.ws, w, ch.grad);
+}
 }  // namespace lsekit

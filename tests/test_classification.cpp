@@ -22,7 +22,7 @@
 #include "core/exact_evaluator.hpp"
 #include "data/generators.hpp"
 #include "problems/dro_classification.hpp"
-#include "solvers/solve.hpp"
+#include "solvers/instances.hpp"
 #include "test_support.hpp"
 #include "tools/task_classification.hpp"
 

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "core/exact_evaluator.hpp"
+#include "solvers/instances.hpp"
 #include "core/numerics.hpp"
 #include "solvers/estimators.hpp"
 #include "test_support.hpp"

@@ -17,7 +17,7 @@
 #include "data/ot_generator.hpp"
 #include "data/ot_instance.hpp"
 #include "problems/semidiscrete_ot.hpp"
-#include "solvers/solve.hpp"
+#include "solvers/instances.hpp"
 #include "test_support.hpp"
 #include "tools/task_ot.hpp"
 

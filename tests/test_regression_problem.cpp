@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include "core/exact_evaluator.hpp"
+#include "solvers/instances.hpp"
 #include "core/numerics.hpp"
 #include "problems/dro_regression.hpp"
 #include "test_support.hpp"

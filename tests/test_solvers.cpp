@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "core/exact_evaluator.hpp"
-#include "solvers/solve.hpp"
+#include "solvers/instances.hpp"
 #include "test_support.hpp"
 
 using namespace lsekit;

@@ -16,7 +16,7 @@
 #include <type_traits>
 
 #include "core/errors.hpp"
-#include "solvers/solve.hpp"
+#include "solvers/instances.hpp"
 #include "tools/commands.hpp"
 #include "tools/run_record.hpp"
 #include "tools/solver_cli.hpp"

@@ -6,7 +6,7 @@
 
 #include "core/errors.hpp"
 #include "core/exact_evaluator.hpp"
-#include "solvers/solve.hpp"
+#include "solvers/instances.hpp"
 #include "tools/checkpoint.hpp"
 #include "tools/commands.hpp"
 #include "tools/run_record.hpp"

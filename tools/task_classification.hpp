@@ -33,7 +33,7 @@
 #include <vector>
 
 #include "core/errors.hpp"
-#include "core/exact_evaluator.hpp"
+#include "solvers/instances.hpp"
 #include "data/dataset.hpp"
 #include "data/h5doc.hpp"
 #include "problems/dro_classification.hpp"

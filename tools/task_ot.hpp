@@ -32,7 +32,7 @@
 #include <string>
 
 #include "core/errors.hpp"
-#include "core/exact_evaluator.hpp"
+#include "solvers/instances.hpp"
 #include "data/h5doc.hpp"
 #include "data/ot_instance.hpp"
 #include "problems/semidiscrete_ot.hpp"

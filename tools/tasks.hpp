@@ -5,7 +5,7 @@
 #include <string>
 #include <variant>
 
-#include "core/exact_evaluator.hpp"
+#include "solvers/instances.hpp"
 #include "tools/task_classification.hpp"
 #include "tools/task_ot.hpp"
 #include "tools/task_regression.hpp"

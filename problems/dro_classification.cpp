@@ -1,0 +1,155 @@
+// DroClassification's member functions (the math and the panel scheme are stated in
+// dro_classification.hpp). Out of line, so that the Eigen products are compiled once, not in
+// every file including the header.
+#include "problems/dro_classification.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace lsekit {
+
+DroClassification::DroClassification(const MatRM& x, const IVec& labels, Index num_classes,
+                                     double lambda, double l2)
+    : x_(x.data()),
+      y_(labels.data()),
+      n_(x.rows()),
+      p_(x.cols()),
+      k_(num_classes),
+      lambda_(lambda),
+      l2_(l2) {
+  if (n_ != labels.size())
+    throw std::invalid_argument("DRO classification: X has " + std::to_string(n_) +
+                                " rows but there are " + std::to_string(labels.size()) + " labels");
+  if (n_ == 0) throw std::invalid_argument("DRO classification: no training samples");
+  if (p_ == 0) throw std::invalid_argument("DRO classification: no features");
+  if (k_ < 2)
+    throw std::invalid_argument("DRO classification: need at least 2 classes, got " +
+                                std::to_string(k_));
+  for (Index i = 0; i < n_; ++i)
+    if (y_[i] < 0 || y_[i] >= k_)
+      throw std::invalid_argument("DRO classification: label " + std::to_string(y_[i]) +
+                                  " at row " + std::to_string(i) + " is outside 0.." +
+                                  std::to_string(k_ - 1));
+  if (!(lambda_ > 0.0) || !std::isfinite(lambda_))
+    throw std::invalid_argument("DRO classification: lambda must be finite and > 0");
+  if (!(l2_ >= 0.0) || !std::isfinite(l2_))
+    throw std::invalid_argument("DRO classification: l2 must be finite and >= 0");
+  kb_ = std::min<Index>(k_, kPanelArea / kItemBlock);
+}
+
+DroClassification::Workspace DroClassification::make_workspace(Index /*max_groups*/,
+                                                               Index max_items) const {
+  Workspace ws;
+  ws.xb.resize(std::min(max_items, kItemBlock), p_);
+  ws.pr.resize(max_items, k_);
+  ws.g.resize(max_items, k_);
+  return ws;
+}
+
+void DroClassification::scores(ConstVecRef theta, IndexSet /*groups*/, IndexSet items,
+                               Workspace& ws, MatRef s) const {
+  const Index m = items.size(), p = p_;
+  const Eigen::Map<const MatRM> w = weights(theta);
+  const SerialEigenProducts serial;
+  for (Index i0 = 0; i0 < m; i0 += kItemBlock) {
+    const Index in = std::min(kItemBlock, m - i0);
+    const Eigen::Map<const MatRM> xb = rows(items, i0, in, ws);
+    auto z = ws.pr.middleRows(i0, in);
+    for (Index k0 = 0; k0 < k_; k0 += kb_) {
+      const Index kn = std::min(kb_, k_ - k0), pw = panel_width(in, kn);
+      for (Index j0 = 0; j0 < p; j0 += pw) {
+        const Index jn = std::min(pw, p - j0);
+        auto zb = z.middleCols(k0, kn);
+        if (j0 == 0)
+          zb.noalias() = xb.middleCols(j0, jn) * w.block(k0, j0, kn, jn).transpose();
+        else
+          zb.noalias() += xb.middleCols(j0, jn) * w.block(k0, j0, kn, jn).transpose();
+      }
+    }
+  }
+  const auto c = theta.tail(k_);
+  for (Index i = 0; i < m; ++i) {
+    double* zi = ws.pr.row(i).data();
+    for (Index k = 0; k < k_; ++k) zi[k] += c(k);
+    s(i, 0) = log_softmax_row(zi, y_[items[i]]);
+  }
+}
+
+void DroClassification::add_gradient(ConstVecRef /*theta*/, IndexSet /*groups*/, IndexSet items,
+                                     Workspace& ws, ConstMatRef w, VecRef grad) const {
+  const Index m = items.size(), p = p_;
+  for (Index i = 0; i < m; ++i) {
+    const double wi = w(i, 0);
+    const double* pi = ws.pr.row(i).data();
+    double* gi = ws.g.row(i).data();
+    const auto yi = static_cast<Index>(y_[items[i]]);
+    double others = 0.0;
+    for (Index k = 0; k < k_; ++k) {
+      gi[k] = wi * pi[k];
+      if (k != yi) others += pi[k];
+    }
+    gi[yi] = -wi * others;
+  }
+  Eigen::Map<MatRM> gw(grad.data(), k_, p);
+  const SerialEigenProducts serial;
+  for (Index i0 = 0; i0 < m; i0 += kItemBlock) {
+    const Index in = std::min(kItemBlock, m - i0);
+    // One block of at most kItemBlock items was gathered by scores() and is still in ws.xb.
+    const Eigen::Map<const MatRM> xb = (!items.contiguous() && m <= kItemBlock)
+                                           ? Eigen::Map<const MatRM>(ws.xb.data(), in, p)
+                                           : rows(items, i0, in, ws);
+    const auto gb = ws.g.middleRows(i0, in);
+    for (Index k0 = 0; k0 < k_; k0 += kb_) {
+      const Index kn = std::min(kb_, k_ - k0), pw = panel_width(in, kn);
+      for (Index j0 = 0; j0 < p; j0 += pw) {
+        const Index jn = std::min(pw, p - j0);
+        gw.block(k0, j0, kn, jn).noalias() +=
+            gb.middleCols(k0, kn).transpose() * xb.middleCols(j0, jn);
+      }
+    }
+  }
+  auto gc = grad.tail(k_);
+  for (Index i = 0; i < m; ++i) gc += ws.g.row(i).transpose();
+}
+
+double DroClassification::regularizer(ConstVecRef theta, Vec* grad) const {
+  if (l2_ == 0.0) return 0.0;
+  const Index kp = k_ * p_;
+  if (grad) grad->head(kp) += l2_ * theta.head(kp);
+  return 0.5 * l2_ * theta.head(kp).squaredNorm();
+}
+
+double DroClassification::log_softmax_row(double* zi, std::int64_t label) const {
+  Index am = 0;
+  double mx = zi[0];
+  for (Index k = 1; k < k_; ++k)
+    if (zi[k] > mx) mx = zi[k], am = k;
+  const double zy = zi[label];
+  double rest = 0.0;
+  for (Index k = 0; k < k_; ++k) {
+    const double e = std::exp(zi[k] - mx);  // NaN or +inf logits give NaN: F is non-finite
+    zi[k] = e;
+    if (k != am) rest += e;
+  }
+  const double inv = 1.0 / (1.0 + rest);
+  for (Index k = 0; k < k_; ++k) zi[k] *= inv;
+  return std::log1p(rest) + (mx - zy);
+}
+
+Index DroClassification::panel_width(Index in, Index kn) const {
+  Index pw = std::max<Index>(1, kPanelArea / std::max(in, kn));
+  if (pw >= p_) return p_;
+  return pw >= 8 ? pw - pw % 8 : pw;
+}
+
+Eigen::Map<const MatRM> DroClassification::rows(IndexSet items, Index i0, Index in,
+                                                Workspace& ws) const {
+  const Index p = p_;
+  if (items.contiguous()) return {x_ + (items.start + i0) * p, in, p};
+  for (Index i = 0; i < in; ++i)
+    ws.xb.row(i) = Eigen::Map<const Eigen::RowVectorXd>(x_ + items[i0 + i] * p, p);
+  return {ws.xb.data(), in, p};
+}
+}  // namespace lsekit
