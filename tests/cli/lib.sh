@@ -1,5 +1,11 @@
-# Shared helpers of the command-line test scripts (sourced). Each check adds to $pass or
-# $fail; a script ends with `echo "NAME: $pass passed, $fail failed"` and exits 1 on failure.
+# Shared helpers of the command-line test scripts, sourced with the script's own arguments
+# LSEKIT WORKDIR: sets LSEKIT and PY, recreates WORK empty and makes it the working directory.
+# Each check adds to $pass or $fail; a script ends with
+# `echo "NAME: $pass passed, $fail failed"` and exits 1 on failure.
+LSEKIT="$1"
+WORK="$2"
+PY=/usr/bin/python3
+rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }

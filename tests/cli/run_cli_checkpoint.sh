@@ -9,12 +9,8 @@
 # --checkpoint-every with --solver full, an existing checkpoint without --resume or --force.
 # usage: run_cli_checkpoint.sh LSEKIT WORKDIR
 set -uo pipefail
-LSEKIT="$1"
-WORK="$2"
-PY=/usr/bin/python3
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
-. "$HERE/lib.sh"  # pass/fail counters, expect, no_file
+. "$HERE/lib.sh" "$@"  # LSEKIT, PY, a fresh WORK as cwd; pass/fail counters, expect, no_file
 
 # same A.h5 B.h5: every dataset equal bit for bit (NaN = NaN), wall-clock times excepted.
 same() {

@@ -5,12 +5,8 @@
 # (3 for a missing file) with a message naming the file, leaving no output file.
 # usage: run_cli_classification.sh LSEKIT WORKDIR
 set -uo pipefail
-LSEKIT="$1"
-WORK="$2"
-PY=/usr/bin/python3
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
-. "$HERE/lib.sh"  # pass/fail counters, expect, no_file
+. "$HERE/lib.sh" "$@"  # LSEKIT, PY, a fresh WORK as cwd; pass/fail counters, expect, no_file
 pycheck() {  # pycheck NAME <<'EOF' ... EOF
   if $PY -; then ok; else bad "$1"; fi
 }

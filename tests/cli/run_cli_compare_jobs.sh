@@ -4,12 +4,8 @@
 # solution and trace must be bitwise identical, since each run is single-threaded.
 # usage: run_cli_compare_jobs.sh LSEKIT WORKDIR
 set -uo pipefail
-LSEKIT="$1"
-WORK="$2"
-PY=/usr/bin/python3
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
-. "$HERE/lib.sh"  # pass/fail counters, expect, no_file
+. "$HERE/lib.sh" "$@"  # LSEKIT, PY, a fresh WORK as cwd; pass/fail counters, expect, no_file
 
 expect 0 "wrote" -- "$LSEKIT" gen regression --out reg.h5 --n 400 --p 3 --n-test 50 --seed 5
 # 2 solvers x 2 steps x 2 seeds x 2 lambdas = 16 stochastic runs + 1 L-BFGS reference per lambda;

@@ -4,12 +4,8 @@
 # naming the dataset and leave no output file; epsilon = 1e-3 numerics.
 # usage: run_cli_ot.sh LSEKIT WORKDIR
 set -uo pipefail
-LSEKIT="$1"
-WORK="$2"
-PY=/usr/bin/python3
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
-. "$HERE/lib.sh"  # pass/fail counters, expect, no_file
+. "$HERE/lib.sh" "$@"  # LSEKIT, PY, a fresh WORK as cwd; pass/fail counters, expect, no_file
 
 # ---- generation -----------------------------------------------------------------------
 expect 0 "wrote ot.h5: entropic OT" -- "$LSEKIT" gen ot --out ot.h5 --n 600 --n-test 200 --m 20 --seed 3

@@ -3,12 +3,8 @@
 # output files and that every file it writes reads with plain h5py.
 # usage: run_cli_tests.sh LSEKIT WORKDIR
 set -uo pipefail
-LSEKIT="$1"
-WORK="$2"
-PY=/usr/bin/python3
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
-. "$HERE/lib.sh"  # pass/fail counters, expect, no_file
+. "$HERE/lib.sh" "$@"  # LSEKIT, PY, a fresh WORK as cwd; pass/fail counters, expect, no_file
 
 # ---- generation, solve, eval, info -------------------------------------------------
 expect 0 "wrote" -- "$LSEKIT" gen regression --out reg.h5 --n 500 --p 4 --n-test 100 --seed 3
