@@ -32,7 +32,7 @@
 #include "problems/dro_classification.hpp"
 #include "solvers/lbfgs.hpp"
 #include "solvers/instances.hpp"
-#include "tools/task_classification.hpp"
+#include "tasks/classification.hpp"
 
 using namespace lsekit;
 using Clock = std::chrono::steady_clock;

@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "core/numerics.hpp"
-#include "problems/problem.hpp"
+#include "core/problem.hpp"
 
 namespace lsekit {
 

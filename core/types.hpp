@@ -3,9 +3,14 @@
 
 #include <Eigen/Core>
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace lsekit {
+
+/// Named scalar metrics in a fixed order (exact objective, accuracies, ...).
+using Metrics = std::vector<std::pair<std::string, double>>;
 
 using Index = Eigen::Index;
 using Vec = Eigen::VectorXd;

@@ -12,7 +12,7 @@
 
 #include "core/rng.hpp"
 #include "core/types.hpp"
-#include "solvers/options.hpp"
+#include "core/named_value.hpp"
 
 namespace lsekit {
 

@@ -35,7 +35,7 @@
 // Data and lifetime: the problem does NOT copy the training data. It holds views (pointers,
 // exposed as Eigen::Map) of X (n x p, row-major, one sample per row) and of the labels (n, int64 in
 // 0..K-1) owned by the caller, which must outlive the problem and must not move its
-// storage (tools/task_classification.hpp keeps them in a std::shared_ptr<const Dataset>).
+// storage (tasks/classification.hpp keeps them in a std::shared_ptr<const Dataset>).
 // Constructing from temporaries is a compile error.
 // Allocation: make_workspace(groups, max_items) allocates P and G (max_items x K each) and a
 // gather buffer of min(max_items, kItemBlock) rows; scores()/add_gradient() never allocate.
@@ -48,7 +48,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "problems/problem.hpp"
+#include "core/problem.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>

@@ -19,7 +19,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "problems/problem.hpp"
+#include "core/problem.hpp"
 
 namespace lsekit {
 

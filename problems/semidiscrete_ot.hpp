@@ -37,7 +37,7 @@
 // Shapes and ownership: x is n x d and y is m x d, row-major, one point per row. They are
 // NOT copied: the problem keeps pointers to them, so both must outlive the problem and
 // must not be resized or moved (a task keeps them in a std::shared_ptr; see
-// tools/task_ot.hpp). b is copied (m doubles) and renormalized to sum to 1 exactly, so
+// tasks/ot.hpp). b is copied (m doubles) and renormalized to sum to 1 exactly, so
 // that F(g + t) = F(g) holds in floating point; the squared norms (n + m doubles) are
 // owned. The constructor checks sizes and b, not the finiteness of x and y (the readers
 // in data/ot_instance.hpp do that).
@@ -54,7 +54,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "problems/problem.hpp"
+#include "core/problem.hpp"
 
 namespace lsekit {
 

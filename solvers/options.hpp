@@ -10,19 +10,14 @@
 #include <string>
 #include <string_view>
 
+#include "core/named_value.hpp"
+
 namespace lsekit {
 
 enum class SolverKind { BiasedSoftmax, VariationalLog, Softplus, SumExp, Erm, Full };
 enum class OptimizerKind { Sgd, Nesterov, Adam, Lbfgs, Sinkhorn };
 enum class ScheduleKind { Constant, InvSqrt, Decay };
 enum class SamplingKind { Permutation, Replacement };
-
-template <class E>
-struct NamedValue {
-  E value;
-  const char* name;
-  const char* help;
-};
 
 inline constexpr std::array<NamedValue<SolverKind>, 6> kSolverNames{{
     {SolverKind::BiasedSoftmax, "biased-softmax", "minibatch softmax (tilted averaging); biased"},
@@ -49,29 +44,6 @@ inline constexpr std::array<NamedValue<SamplingKind>, 2> kSamplingNames{{
     {SamplingKind::Permutation, "permutation", "a fresh random permutation every epoch"},
     {SamplingKind::Replacement, "replacement", "independent draws with replacement"},
 }};
-
-template <class E, size_t N>
-std::optional<E> parse_name(const std::array<NamedValue<E>, N>& table, std::string_view s) {
-  for (const auto& nv : table)
-    if (s == nv.name) return nv.value;
-  return std::nullopt;
-}
-template <class E, size_t N>
-const char* name_of(const std::array<NamedValue<E>, N>& table, E e) {
-  for (const auto& nv : table)
-    if (nv.value == e) return nv.name;
-  return "?";
-}
-/// "a|b|c" for help texts.
-template <class E, size_t N>
-std::string names_joined(const std::array<NamedValue<E>, N>& table, const char* sep = "|") {
-  std::string out;
-  for (const auto& nv : table) {
-    if (!out.empty()) out += sep;
-    out += nv.name;
-  }
-  return out;
-}
 
 /// Options of every solver. Defaults are the documented default step rule:
 /// Adam, step 1e-2, (1 + k/k0)^(-1/2) decay with k0 = one epoch, no clipping,

@@ -1,5 +1,5 @@
 // Tests of problems/dro_classification.hpp (tilted multinomial logistic regression) and of
-// tools/task_classification.hpp:
+// tasks/classification.hpp:
 //  (a) the exact F and its gradient: finite differences (with l2 and intercepts), a
 //      brute-force long-double loop, overflow safety, thread-count independence;
 //  (b) minibatch products: contiguous vs gathered rows, batches larger than one product
@@ -24,7 +24,7 @@
 #include "problems/dro_classification.hpp"
 #include "solvers/instances.hpp"
 #include "test_support.hpp"
-#include "tools/task_classification.hpp"
+#include "tasks/classification.hpp"
 
 using namespace lsekit;
 using Catch::Matchers::Contains;

@@ -1,7 +1,7 @@
 // Tests of entropic semi-discrete OT (SPEC section 2.3): problems/semidiscrete_ot.hpp through
 // the one exact evaluator, the log-domain Sinkhorn reference (solvers/sinkhorn.hpp) against
 // L-BFGS, every stochastic solver on a tiny instance, numerics at epsilon = 1e-3, lsekit-ot
-// files (data/ot_instance.hpp, data/ot_generator.hpp) and the OT task (tools/task_ot.hpp).
+// files (data/ot_instance.hpp, data/ot_generator.hpp) and the OT task (tasks/ot.hpp).
 #include <omp.h>
 #include <unistd.h>
 
@@ -19,7 +19,7 @@
 #include "problems/semidiscrete_ot.hpp"
 #include "solvers/instances.hpp"
 #include "test_support.hpp"
-#include "tools/task_ot.hpp"
+#include "tasks/ot.hpp"
 
 using namespace lsekit;
 using Catch::Matchers::WithinAbs;

@@ -20,7 +20,7 @@
 #include "tools/commands.hpp"
 #include "tools/run_record.hpp"
 #include "tools/solver_cli.hpp"
-#include "tools/tasks.hpp"
+#include "tasks/tasks.hpp"
 
 namespace lsekit::cli {
 

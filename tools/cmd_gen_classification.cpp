@@ -7,7 +7,7 @@
 #include "data/generators.hpp"
 #include "tools/commands.hpp"
 #include "tools/solver_cli.hpp"
-#include "tools/tasks.hpp"
+#include "tasks/tasks.hpp"
 
 namespace lsekit::cli {
 

@@ -6,7 +6,7 @@
 #include "data/ot_generator.hpp"
 #include "tools/commands.hpp"
 #include "tools/solver_cli.hpp"
-#include "tools/tasks.hpp"
+#include "tasks/tasks.hpp"
 
 namespace lsekit::cli {
 

@@ -9,7 +9,7 @@
 #include "data/importers.hpp"
 #include "tools/commands.hpp"
 #include "tools/solver_cli.hpp"
-#include "tools/tasks.hpp"
+#include "tasks/tasks.hpp"
 
 namespace lsekit::cli {
 

@@ -7,11 +7,11 @@
 #include "core/errors.hpp"
 #include "core/exact_evaluator.hpp"
 #include "solvers/instances.hpp"
-#include "tools/checkpoint.hpp"
+#include "data/checkpoint.hpp"
 #include "tools/commands.hpp"
 #include "tools/run_record.hpp"
 #include "tools/solver_cli.hpp"
-#include "tools/tasks.hpp"
+#include "tasks/tasks.hpp"
 
 namespace lsekit::cli {
 

@@ -163,4 +163,16 @@ std::string command_line(int argc, const char* const* argv) {
   return s;
 }
 
+void check_output(const std::string& out, bool force) {
+  namespace fs = std::filesystem;
+  if (out.empty()) throw InputError("--out is required");
+  if (fs::exists(out) && !force)
+    throw InputError("--out " + out + " exists; pass --force to overwrite it");
+  if (fs::exists(out) && !fs::is_regular_file(out))  // --force never replaces /dev/null or a directory
+    throw InputError("--out " + out + " exists and is not a regular file; not replacing it");
+  const fs::path parent = fs::path(out).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent))
+    throw IoError(out + ": directory " + parent.string() + " does not exist");
+}
+
 }  // namespace lsekit::cli

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "solvers/options.hpp"
-#include "tools/task.hpp"
+#include "tasks/task.hpp"
 
 namespace lsekit::cli {
 
@@ -45,5 +45,8 @@ int set_threads(int threads);
 
 /// The full command line, for result files.
 std::string command_line(int argc, const char* const* argv);
+
+/// Refuses to overwrite `out` unless `force`; checks its directory exists.
+void check_output(const std::string& out, bool force);
 
 }  // namespace lsekit::cli

@@ -1,4 +1,4 @@
-#include "tools/checkpoint.hpp"
+#include "data/checkpoint.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -9,7 +9,7 @@
 #include "core/errors.hpp"
 #include "data/h5doc.hpp"
 
-namespace lsekit::cli {
+namespace lsekit {
 
 namespace {
 
@@ -278,4 +278,4 @@ Checkpoint read_checkpoint(const std::string& path) {
   return c;
 }
 
-}  // namespace lsekit::cli
+}  // namespace lsekit

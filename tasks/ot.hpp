@@ -36,7 +36,7 @@
 #include "data/h5doc.hpp"
 #include "data/ot_instance.hpp"
 #include "problems/semidiscrete_ot.hpp"
-#include "tools/task.hpp"
+#include "tasks/task.hpp"
 
 namespace lsekit {
 

@@ -10,7 +10,7 @@
 #include "core/errors.hpp"
 #include "data/dataset.hpp"
 #include "problems/dro_regression.hpp"
-#include "tools/task.hpp"
+#include "tasks/task.hpp"
 
 namespace lsekit {
 

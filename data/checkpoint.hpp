@@ -19,9 +19,9 @@
 
 #include "solvers/options.hpp"
 #include "solvers/result.hpp"
-#include "tools/run_record.hpp"
+#include "data/result_file.hpp"
 
-namespace lsekit::cli {
+namespace lsekit {
 
 struct Checkpoint {
   std::string fingerprint;
@@ -47,4 +47,4 @@ Checkpoint read_checkpoint(const std::string& path);
 void check_fingerprint(const std::string& path, const std::string& saved,
                        const std::string& current);
 
-}  // namespace lsekit::cli
+}  // namespace lsekit

@@ -1,7 +1,6 @@
-#include "tools/tasks.hpp"
+#include "tasks/tasks.hpp"
 
 #include <cmath>
-#include <filesystem>
 
 #include "core/errors.hpp"
 #include "data/dataset.hpp"
@@ -41,18 +40,6 @@ AnyTask load_task(const std::string& path, const ProblemOptions& po) {
   if (format.empty())
     throw InputError(path + ": no 'format' attribute at the root: not an lsekit dataset or OT instance");
   throw InputError(path + ": format '" + format + "' cannot be solved (expected lsekit-dataset or lsekit-ot)");
-}
-
-void check_output(const std::string& out, bool force) {
-  namespace fs = std::filesystem;
-  if (out.empty()) throw InputError("--out is required");
-  if (fs::exists(out) && !force)
-    throw InputError("--out " + out + " exists; pass --force to overwrite it");
-  if (fs::exists(out) && !fs::is_regular_file(out))  // --force never replaces /dev/null or a directory
-    throw InputError("--out " + out + " exists and is not a regular file; not replacing it");
-  const fs::path parent = fs::path(out).parent_path();
-  if (!parent.empty() && !fs::is_directory(parent))
-    throw IoError(out + ": directory " + parent.string() + " does not exist");
 }
 
 }  // namespace lsekit

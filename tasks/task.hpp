@@ -1,5 +1,5 @@
-// Tasks: a problem together with the data it was built from, as the command line
-// sees it. A task knows how to build its LseProblem, compute its metrics, write
+// Tasks: a problem together with the data it was built from (the layer between the
+// solvers and the command line / Python module). A task knows how to build its LseProblem, compute its metrics, write
 // and read its solution; `AnyTask` is the one std::variant over them (the only
 // runtime dispatch on problem kind, at the command-line boundary).
 #pragma once
@@ -11,9 +11,6 @@
 #include "data/h5doc.hpp"
 
 namespace lsekit {
-
-/// Named scalar metrics in a fixed order.
-using Metrics = std::vector<std::pair<std::string, double>>;
 
 /// Problem parameters that come from the command line (not from the file).
 struct ProblemOptions {

@@ -6,9 +6,9 @@
 #include <variant>
 
 #include "solvers/instances.hpp"
-#include "tools/task_classification.hpp"
-#include "tools/task_ot.hpp"
-#include "tools/task_regression.hpp"
+#include "tasks/classification.hpp"
+#include "tasks/ot.hpp"
+#include "tasks/regression.hpp"
 
 namespace lsekit {
 
@@ -27,8 +27,5 @@ Metrics evaluate_task(const Task& task, const Vec& theta) {
   for (auto& kv : task.metrics(theta)) m.push_back(std::move(kv));
   return m;
 }
-
-/// Refuses to overwrite `out` unless `force`; checks its directory exists.
-void check_output(const std::string& out, bool force);
 
 }  // namespace lsekit

@@ -37,7 +37,7 @@
 #include "data/dataset.hpp"
 #include "data/h5doc.hpp"
 #include "problems/dro_classification.hpp"
-#include "tools/task.hpp"
+#include "tasks/task.hpp"
 
 namespace lsekit {
 
