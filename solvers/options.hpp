@@ -18,6 +18,7 @@ enum class SolverKind { BiasedSoftmax, VariationalLog, Softplus, SumExp, Erm, Fu
 enum class OptimizerKind { Sgd, Nesterov, Adam, Lbfgs, Sinkhorn };
 enum class ScheduleKind { Constant, InvSqrt, Decay };
 enum class SamplingKind { Permutation, Replacement };
+enum class VarianceReduction { Auto, None, Svrg };
 
 inline constexpr std::array<NamedValue<SolverKind>, 6> kSolverNames{{
     {SolverKind::BiasedSoftmax, "biased-softmax", "minibatch softmax (tilted averaging); biased"},
@@ -43,6 +44,14 @@ inline constexpr std::array<NamedValue<ScheduleKind>, 3> kScheduleNames{{
 inline constexpr std::array<NamedValue<SamplingKind>, 2> kSamplingNames{{
     {SamplingKind::Permutation, "permutation", "a fresh random permutation every epoch"},
     {SamplingKind::Replacement, "replacement", "independent draws with replacement"},
+}};
+
+inline constexpr std::array<NamedValue<VarianceReduction>, 3> kVarianceReductionNames{{
+    {VarianceReduction::Auto, "auto", "svrg wherever the estimator is unbiased for a finite sum, else none"},
+    {VarianceReduction::None, "none", "plain minibatch steps with --optimizer/--schedule (paper comparisons)"},
+    {VarianceReduction::Svrg, "svrg",
+     "SVRG with the shift fixed at its snapshot optimum, importance sampling and a safeguarded "
+     "data-derived step (no tuning)"},
 }};
 
 /// Options of every solver. Defaults are the documented default step rule:
@@ -71,6 +80,12 @@ struct SolverOptions {
   double epochs = 10.0;
   long steps = 0;       // if > 0, overrides epochs
   std::uint64_t seed = 1;
+
+  // Stopping (every solver): the criterion is the certified relative gap gap_bound/max(1,|F|)
+  // where a certificate exists, else the relative gradient norm |grad F|/max(1,|F|).
+  double tol = 1e-6;          // stop once the criterion is <= tol; 0 = run the whole budget
+  double time_limit = 0.0;    // seconds of solver time; 0 = none
+  VarianceReduction variance_reduction = VarianceReduction::Auto;
 
   long eval_points = 50;  // exact evaluations along the run (trace rows), >= 2
   double blowup = 1e6;    // diverged if F > F0 + blowup * (1 + |F0|) at a trace row

@@ -4,6 +4,7 @@
 // The library never prints; the command line attaches observers.
 #pragma once
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -13,30 +14,56 @@
 
 namespace lsekit {
 
-enum class Status { Completed, Converged, Diverged, Interrupted, LineSearchFailed };
+/// How a run ended (SPEC section 6):
+///  Converged       the stopping criterion was measured <= tol at the returned iterate;
+///  BudgetExhausted epochs/steps/time ran out first (the message states the last criterion);
+///  Diverged        a non-finite value, or the exact F rose above its start or drifted upward:
+///                  the best finite iterate seen at a trace row is returned;
+///  Interrupted     SIGINT/SIGTERM or an observer asked to stop.
+enum class Status { Converged, BudgetExhausted, Diverged, Interrupted };
 
 inline const char* status_name(Status s) {
   switch (s) {
-    case Status::Completed: return "completed";
     case Status::Converged: return "converged";
+    case Status::BudgetExhausted: return "budget-exhausted";
     case Status::Diverged: return "diverged";
     case Status::Interrupted: return "interrupted";
-    case Status::LineSearchFailed: return "line-search-failed";
   }
   return "?";
 }
+
+/// Optimality measured at one iterate by a full exact pass (solvers/measure.hpp).
+///  objective   exact F(theta)
+///  grad_norm   exact |grad F(theta)|_2
+///  gap_bound   certified upper bound on F(theta) - F* (NaN where no certificate exists)
+///  marginal_error  entropic OT: |grad F|_1 = |b - (1/n) sum_i chi(x_i)|_1; NaN otherwise
+///  criterion   gap_bound / max(1, |F|) when certified, else grad_norm / max(1, |F|)
+struct Measure {
+  double objective = std::nan("");
+  double grad_norm = std::nan("");
+  double gap_bound = std::nan("");
+  double marginal_error = std::nan("");
+  double kappa = 0.0;
+  double criterion = std::nan("");
+  bool certified = false;
+};
 
 /// One row of the trace: the exact objective F of the reported iterate (the
 /// Polyak average when averaging is active) beside the solver's own estimate.
 struct TracePoint {
   long step = 0;
   double epoch = 0.0;
-  double time_s = 0.0;      // solver time, exact evaluations excluded
+  double time_s = 0.0;      // solver time, diagnostic evaluations excluded
   double objective = 0.0;   // exact F
   double estimate = 0.0;    // running mean of the surrogate estimates since the last row
   double kappa = 0.0;       // exact mean kappa at this iterate
   double rho = 0.0;         // softplus rho in force (0 for other solvers)
-  double grad_norm = 0.0;   // full-batch solvers: |grad F|; stochastic: 0
+  double grad_norm = 0.0;   // exact |grad F|_2
+  double gap_bound = 0.0;   // certified bound on F - F* (NaN where none exists)
+  double marginal_error = 0.0;  // OT: |grad F|_1 (NaN otherwise)
+  double criterion = 0.0;   // the stopping criterion (see Measure)
+  double passes = 0.0;      // algorithm work so far, in per-sample gradient evaluations / n
+  double step_size = 0.0;   // the step size in force (variance-reduced solvers: after safeguards)
 };
 
 /// The complete state of a stochastic run between two steps (run_stochastic): restoring
@@ -80,7 +107,7 @@ class Observer {
 };
 
 struct Result {
-  Status status = Status::Completed;
+  Status status = Status::BudgetExhausted;
   std::string message;
   std::string solver;
   long steps = 0;
@@ -90,19 +117,42 @@ struct Result {
   double estimate = 0.0;
   double kappa = 0.0;      // exact mean kappa at theta
   double rho = 0.0;        // final softplus rho (0 for others)
-  double grad_norm = 0.0;  // |grad F| at theta (full-batch solvers)
+  double grad_norm = 0.0;  // exact |grad F|_2 at theta
+  double gap_bound = std::nan("");       // certified bound on F(theta) - F* (NaN: none)
+  double marginal_error = std::nan("");  // OT: |grad F|_1 at theta
+  double criterion = std::nan("");       // the stopping criterion at theta (see Measure)
+  bool certified = false;                // criterion is a certified relative gap
+  double tol = 0.0;                      // the tolerance the run aimed at
+  double passes = 0.0;       // work of the algorithm: per-sample gradient evaluations / n
+  double eval_passes = 0.0;  // diagnostic-only exact evaluations (trace rows), apart
+  double eval_time_s = 0.0;  // their time, apart from time_s
   long fail_step = -1;     // step at which a non-finite value appeared
   Vec theta;
   Vec alpha;               // shifts (empty for shift-free solvers)
   std::vector<TracePoint> trace;
 
-  bool ok() const { return status == Status::Completed || status == Status::Converged; }
+  /// Converged, or the budget ran out without a failure (the answer is usable but its
+  /// quality is only what `criterion` says).
+  bool ok() const { return status == Status::Converged || status == Status::BudgetExhausted; }
 
+  /// "relative gap <= 3.1e-03 (certified)" or "relative |grad F| = 2.0e-05".
+  std::string criterion_text() const {
+    char b[96];
+    if (certified)
+      std::snprintf(b, sizeof b, "relative gap <= %.2e (certified)", criterion);
+    else
+      std::snprintf(b, sizeof b, "relative |grad F| = %.2e (no certificate)", criterion);
+    return b;
+  }
+
+  /// One line: status, criterion, work (passes) and time, F, kappa, rho.
   std::string brief_report() const {
-    char buf[512];
+    char buf[640];
     std::snprintf(buf, sizeof buf,
-                  "%s: %s after %ld steps (%.2f epochs, %.3f s), F = %.12g, kappa = %.3g%s",
-                  solver.c_str(), status_name(status), steps, epochs, time_s, objective, kappa,
+                  "%s: %s, %s; %.1f passes in %.3f s (+%.1f diagnostic passes, %.3f s); "
+                  "F = %.12g, |grad F| = %.3g, kappa = %.3g%s",
+                  solver.c_str(), status_name(status), criterion_text().c_str(), passes, time_s,
+                  eval_passes, eval_time_s, objective, grad_norm, kappa,
                   rho > 0.0 ? (", rho = " + fmt_g(rho)).c_str() : "");
     return buf;
   }

@@ -190,7 +190,7 @@ Result run_sinkhorn(const P& problem, const SolverOptions& o, Observer* observer
       break;
     }
     if (it >= o.max_iter) {
-      res.status = Status::Completed;
+      res.status = Status::BudgetExhausted;
       res.message =
           "reached --max-iter before the marginal error <= gtol (now " + fmt_err(err) + ")";
       break;

@@ -84,11 +84,11 @@ Result run_full(const P& problem, const SolverOptions& o, Observer* observer = n
         res.message = "|grad F| = " + fmt_g(rep.grad_norm) + " <= gtol";
         break;
       case LbfgsStatus::MaxIter:
-        res.status = interrupted ? Status::Interrupted : Status::Completed;
+        res.status = interrupted ? Status::Interrupted : Status::BudgetExhausted;
         res.message = interrupted ? "interrupted" : "reached --max-iter before |grad F| <= gtol";
         break;
       case LbfgsStatus::LineSearchFailed:
-        res.status = Status::LineSearchFailed;
+        res.status = Status::BudgetExhausted;
         res.message = "line search made no progress at |grad F| = " + fmt_g(rep.grad_norm) +
                       " > gtol (rounding floor of F); the iterate is the best found";
         break;

@@ -84,11 +84,9 @@ struct Varying {
   bool lambda, optimizer, batch, rho;
 };
 
-/// The final objective of a run that counts as an answer (L-BFGS stopping on a failed line
-/// search at the rounding floor does); +inf otherwise.
-double usable_objective(const Result& r) {
-  return r.ok() || r.status == Status::LineSearchFailed ? r.objective : INFINITY;
-}
+/// The final objective of a run that counts as an answer (converged or budget-exhausted);
+/// +inf otherwise.
+double usable_objective(const Result& r) { return r.ok() ? r.objective : INFINITY; }
 
 double median(std::vector<double> v) {
   if (v.empty()) return std::nan("");
@@ -387,7 +385,7 @@ int cmd_compare(int argc, const char* const* argv) {
         doc.set_attr("/summary", "solver_codes", all);
         doc.set_attr("/summary", "optimizer_codes", names_joined(kOptimizerNames, ","));
         doc.set_attr("/summary", "status_codes",
-                     std::string("0 completed, 1 converged, 2 diverged, 3 interrupted, 4 line-search-failed"));
+                     std::string("0 converged, 1 budget-exhausted, 2 diverged, 3 interrupted"));
         doc.set_attr("/summary", "rho_meaning",
                      std::string("the --rho option of the run (0 = adaptive); used by softplus only"));
         write_h5doc(out, doc, true);

@@ -175,7 +175,7 @@ expect 1 "reduce --step.*softplus" -- "$LSEKIT" solve small-eps.h5 --solver vari
 if $PY - <<'PYEOF'
 import h5py, numpy as np
 for n in ["eps-biased-softmax.h5", "eps-softplus.h5"]:
-    f = h5py.File(n); assert f.attrs["status"] == "completed", n
+    f = h5py.File(n); assert f.attrs["status"] in ("converged", "budget-exhausted"), n
     assert np.all(np.isfinite(f["/trace/objective"][:])) and np.all(np.isfinite(f["/solution/potential"][:]))
 f = h5py.File("eps-div.h5"); assert f.attrs["status"] == "diverged"
 assert np.all(np.isfinite(f["/solution/potential"][:])) and np.isfinite(f["metrics"].attrs["objective"])
