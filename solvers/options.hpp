@@ -138,6 +138,8 @@ struct SolverOptions {
     if (checkpoint_every > 0 && solver == SolverKind::Full)
       return "--checkpoint-every applies to the stochastic solvers, not to --solver full";
     if (!(gtol > 0.0)) return "--gtol must be > 0";
+    if (!(tol >= 0.0) || bad(tol)) return "--tol must be finite and >= 0";
+    if (!(time_limit >= 0.0) || bad(time_limit)) return "--time-limit must be finite and >= 0";
     if (max_iter < 1) return "--max-iter must be >= 1";
     if (lbfgs_memory < 1) return "--lbfgs-memory must be >= 1";
     return {};

@@ -47,6 +47,7 @@ void add_solver_options(po::options_description& d, SolverArgs& a) {
   a.optimizer = name_of(kOptimizerNames, def.optimizer);
   a.schedule = name_of(kScheduleNames, def.schedule);
   a.sampling = name_of(kSamplingNames, def.sampling);
+  a.variance_reduction = name_of(kVarianceReductionNames, def.variance_reduction);
   d.add_options()
       ("solver", po::value(&a.solver)->default_value(a.solver),
        ("stochastic estimator or baseline:" + help_list(kSolverNames)).c_str())
@@ -75,6 +76,13 @@ void add_solver_options(po::options_description& d, SolverArgs& a) {
       ("epochs", po::value(&o.epochs)->default_value(def.epochs, text(def.epochs)), "passes over the data")
       ("steps", po::value(&o.steps)->default_value(def.steps), "number of steps (overrides --epochs when > 0)")
       ("seed", po::value(&o.seed)->default_value(def.seed), "random seed (fixes the whole run)")
+      ("tol", po::value(&o.tol)->default_value(def.tol, text(def.tol)),
+       "stop once the criterion is <= tol: the certified relative gap gap_bound/max(1,|F|) where a "
+       "certificate exists (DRO regression, entropic OT), else |grad F|/max(1,|F|); 0 = run the whole budget")
+      ("time-limit", po::value(&o.time_limit)->default_value(def.time_limit, text(def.time_limit)),
+       "budget in seconds of solver time (0 = none)")
+      ("variance-reduction", po::value(&a.variance_reduction)->default_value(a.variance_reduction),
+       ("variance reduction:" + help_list(kVarianceReductionNames)).c_str())
       ("eval-points", po::value(&o.eval_points)->default_value(def.eval_points),
        "exact evaluations (trace rows) along a stochastic run")
       ("blowup", po::value(&o.blowup)->default_value(def.blowup, text(def.blowup)),
@@ -100,6 +108,7 @@ SolverOptions finish(SolverArgs& a, const po::variables_map& vm) {
   o.solver = to_enum(kSolverNames, a.solver, "solver");
   o.schedule = to_enum(kScheduleNames, a.schedule, "schedule");
   o.sampling = to_enum(kSamplingNames, a.sampling, "sampling");
+  o.variance_reduction = to_enum(kVarianceReductionNames, a.variance_reduction, "variance-reduction");
   a.optimizer_given = vm.count("optimizer") && !vm["optimizer"].defaulted();
   if (a.optimizer_given) o.optimizer = to_enum(kOptimizerNames, a.optimizer, "optimizer");
   else o.optimizer = SolverOptions::defaults_for(o.solver).optimizer;

@@ -19,7 +19,7 @@ std::string text(double v);
 /// String-valued options converted to enums by finish().
 struct SolverArgs {
   SolverOptions opt;
-  std::string solver, optimizer, schedule, sampling;
+  std::string solver, optimizer, schedule, sampling, variance_reduction;
   bool optimizer_given = false;
 };
 
