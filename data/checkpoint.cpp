@@ -14,7 +14,7 @@ namespace lsekit {
 namespace {
 
 constexpr const char* kFormat = "lsekit-checkpoint";
-constexpr std::int64_t kVersion = 1;
+constexpr std::int64_t kVersion = 2;
 
 std::string attr_text(const AttrValue& v) {
   if (const auto* d = std::get_if<double>(&v)) {
@@ -26,17 +26,6 @@ std::string attr_text(const AttrValue& v) {
   return std::get<std::string>(v);
 }
 
-// Trace columns of the checkpoint, in TracePoint order.
-struct TraceColumn {
-  const char* name;
-  double TracePoint::*field;
-};
-constexpr TraceColumn kTrace[] = {
-    {"epoch", &TracePoint::epoch},         {"time_s", &TracePoint::time_s},
-    {"objective", &TracePoint::objective}, {"estimate", &TracePoint::estimate},
-    {"kappa", &TracePoint::kappa},         {"rho", &TracePoint::rho},
-    {"grad_norm", &TracePoint::grad_norm}};
-
 // Vectors of the state, by dataset name. Empty vectors are not written (a
 // shift-free solver has no shifts) and read back as empty.
 struct VecField {
@@ -47,6 +36,7 @@ struct VecField {
 constexpr VecField kVecs[] = {
     {"theta", &SolverState::theta, true},        {"theta_prev", &SolverState::theta_prev, true},
     {"theta_avg", &SolverState::theta_avg, true}, {"theta_good", &SolverState::theta_good, true},
+    {"theta_best", &SolverState::theta_best, true},
     {"m1", &SolverState::m1, true},              {"m2", &SolverState::m2, true},
     {"alpha", &SolverState::alpha, false},       {"alpha_m", &SolverState::alpha_m, false},
     {"alpha_v", &SolverState::alpha_v, false},   {"alpha_t", &SolverState::alpha_t, false}};
@@ -123,7 +113,8 @@ std::string run_fingerprint(const SolverOptions& o, const RunInfo& info, Index d
   // outcome and the thread count (results do not depend on it) are left out.
   static const std::set<std::string> kSkip{"command_line", "created", "threads", "input_path",
                                            "status", "message", "steps_done", "epochs_done",
-                                           "time_s", "objective", "kappa", "fail_step", "rho"};
+                                           "time_s", "objective", "kappa", "fail_step", "rho",
+                                           "passes", "criterion"};
   H5Doc doc;
   add_run_attributes(doc, "/", o, Result{}, info);
   std::ostringstream s;
@@ -172,6 +163,11 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
   sd("log_mom1", st.log_mom1);
   sd("log_mom2", st.log_mom2);
   sd("mom_count", st.mom_count);
+  sd("passes", st.passes);
+  sd("eval_passes", st.eval_passes);
+  sd("eval_time_s", st.eval_time_s);
+  sd("f_best", st.f_best);
+  si("up_rows", st.up_rows);
   si("group_cursor", st.group_cursor);
   si("item_cursor", st.item_cursor);
   si("rng_has_spare", st.rng.has_spare ? 1 : 0);
@@ -196,7 +192,7 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
     for (size_t k = 0; k < n; ++k) steps[k] = st.trace[k].step;
     doc.set("/trace/step", Array{{n}, steps});
   }
-  for (const TraceColumn& col : kTrace) {
+  for (const TraceColumn& col : kTraceColumns) {
     std::vector<double> v(n);
     for (size_t k = 0; k < n; ++k) v[k] = st.trace[k].*col.field;
     doc.set(std::string("/trace/") + col.name, Array::vector(v));
@@ -224,7 +220,7 @@ Checkpoint read_checkpoint(const std::string& path) {
   const Reader r(path, read_h5doc(path));
   if (r.text("format") != kFormat) r.fail("format is not '" + std::string(kFormat) + "'");
   if (r.integer("format_version") != kVersion)
-    r.fail("format_version " + std::to_string(r.integer("format_version")) + " is not supported (1)");
+    r.fail("format_version " + std::to_string(r.integer("format_version")) + " is not supported (2)");
   Checkpoint c;
   c.fingerprint = r.text("fingerprint");
   SolverState& st = c.state;
@@ -238,6 +234,11 @@ Checkpoint read_checkpoint(const std::string& path) {
   st.log_mom1 = r.real("log_mom1");
   st.log_mom2 = r.real("log_mom2");
   st.mom_count = r.real("mom_count");
+  st.passes = r.real("passes");
+  st.eval_passes = r.real("eval_passes");
+  st.eval_time_s = r.real("eval_time_s");
+  st.f_best = r.real("f_best");
+  st.up_rows = r.integer("up_rows");
   st.group_cursor = r.integer("group_cursor");
   st.item_cursor = r.integer("item_cursor");
   st.rng.has_spare = r.integer("rng_has_spare") != 0;
@@ -257,7 +258,7 @@ Checkpoint read_checkpoint(const std::string& path) {
   const auto steps = r.ints("/trace/step", true);
   st.trace.resize(steps.size());
   for (size_t k = 0; k < steps.size(); ++k) st.trace[k].step = steps[k];
-  for (const TraceColumn& col : kTrace) {
+  for (const TraceColumn& col : kTraceColumns) {
     const auto v = r.reals(std::string("/trace/") + col.name, true);
     if (v.size() != steps.size()) r.fail(std::string("dataset /trace/") + col.name + " has the wrong length");
     for (size_t k = 0; k < v.size(); ++k) st.trace[k].*col.field = v[k];

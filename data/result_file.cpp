@@ -53,13 +53,18 @@ void add_run_attributes(H5Doc& doc, const std::string& obj, const SolverOptions&
   d("gtol", o.gtol);
   i("max_iter", o.max_iter);
   i("lbfgs_memory", o.lbfgs_memory);
+  d("tol", o.tol);
+  d("time_limit", o.time_limit);
+  s("variance_reduction", name_of(kVarianceReductionNames, o.variance_reduction));
   // outcome
   s("status", status_name(r.status));
   s("message", r.message);
   i("steps_done", r.steps);
   d("epochs_done", r.epochs);
   d("time_s", r.time_s);
+  d("passes", r.passes);
   d("objective", r.objective);
+  d("criterion", r.criterion);
   d("kappa", r.kappa);
   i("fail_step", r.fail_step);
 }
@@ -77,13 +82,8 @@ void add_trace_and_metrics(H5Doc& doc, const std::string& prefix, const Result& 
     for (size_t k = 0; k < n; ++k) st[k] = r.trace[k].step;
     doc.set(prefix + "/trace/step", Array{{n}, st});
   }
-  column("epoch", [](const TracePoint& t) { return t.epoch; });
-  column("time_s", [](const TracePoint& t) { return t.time_s; });
-  column("objective", [](const TracePoint& t) { return t.objective; });
-  column("estimate", [](const TracePoint& t) { return t.estimate; });
-  column("kappa", [](const TracePoint& t) { return t.kappa; });
-  column("rho", [](const TracePoint& t) { return t.rho; });
-  column("grad_norm", [](const TracePoint& t) { return t.grad_norm; });
+  for (const TraceColumn& c : kTraceColumns)
+    column(c.name, [&](const TracePoint& t) { return t.*c.field; });
   // Problem metrics: one column per name. A row is matched by its step, taking the
   // last one recorded (a blown-up row is replaced by the healthy iterate's row).
   if (!rows.empty()) {
@@ -102,6 +102,15 @@ void add_trace_and_metrics(H5Doc& doc, const std::string& prefix, const Result& 
   const std::string m = prefix + "/metrics";
   doc.set_attr(m, "objective", r.objective);
   doc.set_attr(m, "kappa", r.kappa);
+  doc.set_attr(m, "grad_norm", r.grad_norm);
+  doc.set_attr(m, "gap_bound", r.gap_bound);
+  doc.set_attr(m, "marginal_error", r.marginal_error);
+  doc.set_attr(m, "criterion", r.criterion);
+  doc.set_attr(m, "certified", static_cast<std::int64_t>(r.certified ? 1 : 0));
+  doc.set_attr(m, "passes", r.passes);
+  doc.set_attr(m, "eval_passes", r.eval_passes);
+  doc.set_attr(m, "time_s", r.time_s);
+  doc.set_attr(m, "eval_time_s", r.eval_time_s);
   for (const auto& [k, v] : final_metrics) doc.set_attr(m, k, v);
 }
 

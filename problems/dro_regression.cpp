@@ -2,6 +2,7 @@
 // so that the Eigen products are compiled once, not in every file including the header.
 #include "problems/dro_regression.hpp"
 
+#include <Eigen/Eigenvalues>
 #include <Eigen/QR>
 #include <algorithm>
 #include <cmath>
@@ -103,6 +104,52 @@ Vec DroRegression::least_squares() const {
   theta.head(p) = gram.completeOrthogonalDecomposition().solve(xty);
   theta(p) = y_mean - x_mean.dot(theta.head(p));
   return theta;
+}
+
+double DroRegression::gap_bound(ConstVecRef theta, double f, ConstVecRef /*grad*/) const {
+  const Index n = x_.rows(), p = x_.cols();
+  if (!std::isfinite(f) || !theta.allFinite()) return std::nan("");
+  const double reg = regularizer(theta, nullptr);
+  const double lse = f - reg;  // lambda log mean exp(l / lambda)
+  // Tilted weights p_i = exp((l_i - L)/lambda) / n and the primal part sum p_i l_i.
+  Vec r = x_ * theta.head(p);
+  r.array() += theta(p) - y_.array();
+  const Vec l = r.array().square();
+  Vec pw = ((l.array() - lse) / lambda_).exp() / static_cast<double>(n);
+  const double psum = pw.sum();
+  if (!(psum > 0.0) || !std::isfinite(psum)) return std::nan("");
+  pw /= psum;  // exactly normalized (differs from the exact weights by rounding only)
+  const double primal = pw.dot(l) + reg;
+  // Weighted ridge: centre with the p-weighted means.
+  const Eigen::RowVectorXd xm = pw.transpose() * x_;
+  const double ym = pw.dot(y_);
+  Mat cov = Mat::Zero(p, p);
+  Vec cxy = Vec::Zero(p);
+  double syy = 0.0;
+  constexpr Index kBlock = 4096;
+  MatRM xc(std::min(kBlock, n), p);
+  for (Index r0 = 0; r0 < n; r0 += kBlock) {
+    const Index m = std::min(kBlock, n - r0);
+    xc.topRows(m) = x_.middleRows(r0, m).rowwise() - xm;
+    const Vec yc = y_.segment(r0, m).array() - ym;
+    const Vec sp = pw.segment(r0, m).array().sqrt();
+    const MatRM xs = sp.asDiagonal() * xc.topRows(m);
+    cov.noalias() += xs.transpose() * xs;
+    cxy.noalias() += xs.transpose() * sp.cwiseProduct(yc);
+    syy += pw.segment(r0, m).dot(yc.cwiseAbs2());
+  }
+  cov.diagonal().array() += 0.5 * l2_;
+  Eigen::SelfAdjointEigenSolver<Mat> es(cov);
+  const Vec proj = es.eigenvectors().transpose() * cxy;
+  const Vec& ev = es.eigenvalues();
+  const double cut = 1e-13 * std::max(ev.cwiseAbs().maxCoeff(), 1e-300);
+  double fit = 0.0;
+  for (Index k = 0; k < p; ++k)
+    if (ev(k) > cut) fit += proj(k) * proj(k) / ev(k);
+  const double inner_min = std::max(syy - fit, 0.0);
+  const double gap = primal - inner_min;
+  if (!std::isfinite(gap)) return std::nan("");
+  return std::max(gap, 0.0) + 1e-13 * (syy + std::abs(primal)) + 1e-15 * std::abs(f);
 }
 
 }  // namespace lsekit

@@ -26,6 +26,7 @@ namespace lsekit {
 class DroRegression {
  public:
   static constexpr bool kBatchOverGroups = false;
+  static constexpr double kCertificatePasses = 1.0;  // gap_bound(): one pass over X
 
   struct Workspace {
     MatRM xb;  // gathered rows (max_items x p)
@@ -67,6 +68,16 @@ class DroRegression {
   /// of the centred data (centring keeps them well conditioned), the minimum-norm w when
   /// they are singular. Streams X in row blocks, so memory is O(p^2), not a copy of X.
   Vec least_squares() const;
+
+  /// Certified bound on F(theta) - F* by weak duality (SPEC section 6). With the tilted
+  /// weights p = softmax(l(theta)/lambda) (the maximizer of the KL-DRO inner problem),
+  ///   F(theta) - F* <= [sum_i p_i l_i(theta) + R(theta)] - min_t [sum_i p_i l_i(t) + R(t)],
+  /// (the KL terms cancel), the inner minimum a p-weighted ridge regression solved in closed
+  /// form: centred weighted normal equations (C + (mu/2) I) w = c through an eigendecomposition
+  /// (pseudo-inverse when C is singular and mu = 0), min = s_yy - sum_k (v_k.c)^2 / l_k.
+  /// `f` = F(theta); `grad` is unused. O(n p^2 + p^3); a rounding allowance of
+  /// 1e-13 (s_yy + |primal|) keeps the bound valid in floating point.
+  double gap_bound(ConstVecRef theta, double f, ConstVecRef grad) const;
 
   /// Predictions w.x + b for rows of `x`.
   Vec predict(ConstVecRef theta, const MatRM& x) const;

@@ -62,6 +62,7 @@ class SemiDiscreteOt {
  public:
   static constexpr bool kBatchOverGroups = true;  // minibatches of source samples
   static constexpr bool kSemiDual = true;         // S(j, i) = theta_j - c_ij (Sinkhorn applies)
+  static constexpr double kCertificatePasses = 2.0;  // gap_bound(): two passes over the costs
   /// Largest operand panel (entries) of one GEMM call: 128 KiB, Eigen's stack-allocation limit.
   static constexpr Index kPanel = Index{1} << 14;
   /// Largest multiply-adds of one GEMM call: below Eigen's threshold for splitting a product
@@ -124,6 +125,18 @@ class SemiDiscreteOt {
   /// count. Allocates per-thread scratch of one block (about 2^16 entries).
   void plan_outputs(ConstVecRef g, const Vec& lse, Vec* cost, Vec* kl, MatRM* bary,
                     IVec* assign) const;
+
+  /// Certified bound on F(g) - F* (SPEC section 6): the primal-dual gap of the plan implied
+  /// by g, rounded onto Pi(a, b) (Altschuler, Weed, Rigollet, NeurIPS 2017, Alg. 2):
+  ///   pi_ij = (1/n) chi_j(x_i) has rows 1/n and columns bt = grad F + b;
+  ///   pi'   = pi diag(min(1, b_j / bt_j))              (rows stay <= 1/n),
+  ///   pi''  = pi' + e_r e_c^T / |e_r|_1,  e_r = 1/n - pi' 1,  e_c = b - pi'^T 1,
+  /// so pi'' is in Pi(a, b) and P(pi'') = <pi'', c> + eps KL(pi'' | a x b) >= OT_eps = -F*:
+  ///   F(g) - F* <= P(pi'') + F(g).
+  /// `f` = F(g), `grad` = grad F(g) (from the exact evaluator). Two passes over the n x m
+  /// costs, rows in parallel, sums in row order (independent of the thread count). A small
+  /// rounding allowance (1e-13 (|P| + |F|)) keeps the bound valid in floating point.
+  double gap_bound(ConstVecRef g, double f, ConstVecRef grad) const;
 
  private:
   const MatRM* x_;

@@ -66,6 +66,21 @@ struct TracePoint {
   double step_size = 0.0;   // the step size in force (variance-reduced solvers: after safeguards)
 };
 
+/// The trace's floating-point columns, in file order: the one list the result writer and the
+/// checkpoint files use (/trace/<name>; /trace/step is written apart as integers).
+struct TraceColumn {
+  const char* name;
+  double TracePoint::*field;
+};
+inline constexpr TraceColumn kTraceColumns[] = {
+    {"epoch", &TracePoint::epoch},         {"passes", &TracePoint::passes},
+    {"time_s", &TracePoint::time_s},       {"objective", &TracePoint::objective},
+    {"estimate", &TracePoint::estimate},   {"grad_norm", &TracePoint::grad_norm},
+    {"gap_bound", &TracePoint::gap_bound}, {"criterion", &TracePoint::criterion},
+    {"marginal_error", &TracePoint::marginal_error},
+    {"kappa", &TracePoint::kappa},         {"rho", &TracePoint::rho},
+    {"step_size", &TracePoint::step_size}};
+
 /// The complete state of a stochastic run between two steps (run_stochastic): restoring
 /// it and running on gives bitwise the same iterates, shifts, trace and result as a run
 /// that was never stopped (the RNG stream, the epoch permutations and their cursors,
@@ -80,7 +95,10 @@ struct SolverState {
   double solver_time = 0.0;
   double rho = 0.0;         // softplus rho in force
   double log_mom1 = 0.0, log_mom2 = 0.0, mom_count = 0.0;  // adaptive-rho block moments
-  Vec theta, theta_prev, theta_avg, theta_good, m1, m2;
+  double passes = 0.0, eval_passes = 0.0, eval_time_s = 0.0;  // work accounting
+  double f_best = 0.0;      // lowest exact F seen at a trace row (its iterate: theta_best)
+  long up_rows = 0;         // consecutive trace rows whose F rose (upward drift)
+  Vec theta, theta_prev, theta_avg, theta_good, theta_best, m1, m2;
   Vec alpha, alpha_m, alpha_v, alpha_t;  // shifts and their step-rule state (if any)
   std::vector<char> alpha_init;         // shift initialized from a first minibatch
   Rng::State rng;

@@ -11,12 +11,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <string>
 
 #include "core/errors.hpp"
 #include "core/exact_evaluator.hpp"
 #include "solvers/estimators.hpp"
 #include "solvers/lbfgs.hpp"
+#include "solvers/measure.hpp"
 #include "solvers/options.hpp"
 #include "solvers/result.hpp"
 #include "solvers/sinkhorn.hpp"
@@ -31,6 +33,15 @@ inline std::string fmt_g(double v) {
   return b;
 }
 
+/// Gates the certificate of the full-batch references: computing it costs extra passes, so it
+/// is measured when |grad F| has halved since the last measurement, or every 10 iterations.
+struct CertificateGate {
+  double last_grad = std::numeric_limits<double>::infinity();
+  long last_iter = -1000;
+  bool due(long it, double gnorm) const { return gnorm <= 0.5 * last_grad || it - last_iter >= 10; }
+  void mark(long it, double gnorm) { last_grad = gnorm, last_iter = it; }
+};
+
 template <LseProblem P>
 Result run_full(const P& problem, const SolverOptions& o, Observer* observer = nullptr,
                 const Vec* theta0 = nullptr) {
@@ -38,59 +49,95 @@ Result run_full(const P& problem, const SolverOptions& o, Observer* observer = n
   ExactEvaluator<P> ev(problem);
   Result res;
   res.solver = "full";
+  res.tol = o.tol;
   Vec theta = theta0 ? *theta0 : problem.initial_point();
-  Vec grad(problem.dim());
+  Vec grad(problem.dim()), cert_grad(problem.dim());
   EvalInfo info;
+  double passes = 0.0;
+  Measure cur;  // the latest measure (criterion) of the current iterate
+  CertificateGate gate;
   const auto t0 = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+  // Measures the criterion at x (value f and gradient norm known); the certificate when due.
+  auto assess = [&](long it, const Vec& x, double f, double gnorm) {
+    cur = Measure{};
+    cur.objective = f;
+    cur.grad_norm = gnorm;
+    cur.kappa = info.kappa_mean;
+    if constexpr (CertifiedProblem<P>) {
+      if (o.tol > 0.0 && (it == 0 || gate.due(it, gnorm))) {
+        cur = measure(problem, ev, x, cert_grad, &passes);
+        gate.mark(it, gnorm);
+      }
+    }
+    if constexpr (P::kBatchOverGroups) {
+      if (!std::isfinite(cur.marginal_error)) cur.marginal_error = std::nan("");
+    }
+    cur.certified = std::isfinite(cur.gap_bound);
+    cur.criterion = criterion_of(cur.objective, cur.grad_norm, cur.gap_bound);
+  };
   auto push = [&](long step, double f, double gnorm) {  // theta: the current iterate
     TracePoint tp;
     tp.step = step;
     tp.epoch = static_cast<double>(step);
     tp.time_s = elapsed();
+    fill_row(tp, cur);
     tp.objective = f;
     tp.estimate = f;
-    tp.kappa = info.kappa_mean;
     tp.grad_norm = gnorm;
+    tp.passes = passes;
     res.trace.push_back(tp);
     return !observer || observer->on_trace(tp, theta, 0) == Action::Continue;
   };
+  bool interrupted = false, converged = false;
+  double f0 = 0.0;
 
   if (o.optimizer == OptimizerKind::Lbfgs) {
     LbfgsParam par;
     par.m = o.lbfgs_memory;
     par.gtol = o.gtol;
     par.max_iter = o.max_iter;
-    auto f = [&](const Vec& x, Vec& g) { return ev.value_and_gradient(x, g, &info); };
+    auto f = [&](const Vec& x, Vec& g) {
+      passes += 1.0;
+      return ev.value_and_gradient(x, g, &info);
+    };
     {
-      const double f0 = ev.value_and_gradient(theta, grad, &info);
+      f0 = ev.value_and_gradient(theta, grad, &info);
+      passes += 1.0;
+      assess(0, theta, f0, grad.norm());
       push(0, f0, grad.norm());
+      converged = o.tol > 0.0 && cur.criterion <= o.tol;
     }
-    bool interrupted = false;
-    const LbfgsReport rep = lbfgs_minimize(f, theta, par, [&](long it, const Vec&, double fx, double gn) {
+    const LbfgsReport rep = converged ? LbfgsReport{LbfgsStatus::Converged, 0, 1, f0, grad.norm()}
+                                      : lbfgs_minimize(f, theta, par, [&](long it, const Vec& x, double fx, double gn) {
+      assess(it, x, fx, gn);
       if (!push(it, fx, gn) || (observer && observer->interrupted())) {
         interrupted = true;
+        return false;
+      }
+      if (o.tol > 0.0 && cur.criterion <= o.tol) {
+        converged = true;
+        return false;
+      }
+      if (o.time_limit > 0.0 && elapsed() >= o.time_limit) {
+        res.message = "time limit reached";
         return false;
       }
       return true;
     });
     res.steps = rep.iterations;
     res.epochs = static_cast<double>(rep.evaluations);
-    res.objective = rep.value;
-    res.grad_norm = rep.grad_norm;
     switch (rep.status) {
       case LbfgsStatus::Converged:
-        res.status = Status::Converged;
-        res.message = "|grad F| = " + fmt_g(rep.grad_norm) + " <= gtol";
+        if (o.tol == 0.0) converged = true;  // --tol 0: |grad F| <= gtol is the criterion
         break;
       case LbfgsStatus::MaxIter:
-        res.status = interrupted ? Status::Interrupted : Status::BudgetExhausted;
-        res.message = interrupted ? "interrupted" : "reached --max-iter before |grad F| <= gtol";
+        if (interrupted) res.status = Status::Interrupted;
+        else if (res.message.empty() && !converged) res.message = "reached --max-iter";
         break;
       case LbfgsStatus::LineSearchFailed:
-        res.status = Status::BudgetExhausted;
         res.message = "line search made no progress at |grad F| = " + fmt_g(rep.grad_norm) +
-                      " > gtol (rounding floor of F); the iterate is the best found";
+                      " (rounding floor of F); the iterate is the best found";
         break;
       case LbfgsStatus::NonFinite:
         res.status = Status::Diverged;
@@ -102,14 +149,18 @@ Result run_full(const P& problem, const SolverOptions& o, Observer* observer = n
     const StepRule rule(o);
     Vec m1 = Vec::Zero(theta.size()), m2 = Vec::Zero(theta.size()), prev = theta;
     double f = ev.value_and_gradient(theta, grad, &info);
+    passes += 1.0;
+    f0 = f;
+    assess(0, theta, f, grad.norm());
     push(0, f, grad.norm());
     long step = 0;
-    for (; step < steps; ++step) {
+    for (; step < steps && !(o.tol > 0.0 && cur.criterion <= o.tol); ++step) {
       const double eta = o.step * schedule_factor(o.schedule, static_cast<double>(step),
                                                   o.decay_k0 > 0.0 ? o.decay_k0 : 1.0);
       prev = theta;
       rule.apply(theta, grad, m1, m2, eta, static_cast<double>(step + 1));
       f = ev.value_and_gradient(theta, grad, &info);
+      passes += 1.0;
       if (!std::isfinite(f) || !grad.allFinite() || !theta.allFinite()) {
         theta = prev;
         f = ev.value_and_gradient(theta, grad, &info);
@@ -119,22 +170,42 @@ Result run_full(const P& problem, const SolverOptions& o, Observer* observer = n
                       "; kept the last finite iterate; reduce --step";
         break;
       }
+      assess(step + 1, theta, f, grad.norm());
       if (!push(step + 1, f, grad.norm()) || (observer && observer->interrupted())) {
         ++step;
         res.status = Status::Interrupted;
         res.message = "interrupted";
         break;
       }
+      if (o.time_limit > 0.0 && elapsed() >= o.time_limit) {
+        ++step;
+        res.message = "time limit reached";
+        break;
+      }
     }
     res.steps = step;
     res.epochs = static_cast<double>(step);
-    res.objective = f;
-    res.grad_norm = grad.norm();
   }
   res.time_s = elapsed();
+  res.passes = passes;
   res.theta = theta;
-  res.kappa = info.kappa_mean;
+  // The returned iterate's measure (certificate included): a diagnostic pass, apart.
+  {
+    const auto t1 = Clock::now();
+    double work = 0.0;
+    const Measure fin = measure(problem, ev, theta, cert_grad, &work);
+    res.eval_passes = work;
+    res.eval_time_s = std::chrono::duration<double>(Clock::now() - t1).count();
+    fill_result(res, fin);
+  }
   res.estimate = res.objective;
+  if (converged && res.status != Status::Diverged && res.status != Status::Interrupted &&
+      o.tol == 0.0) {
+    res.status = Status::Converged;
+    res.message = "|grad F| = " + fmt_g(res.grad_norm) + " <= gtol (--tol 0)";
+    return res;
+  }
+  finish_status(res, o, f0, o.optimizer == OptimizerKind::Lbfgs ? "--max-iter" : "--epochs");
   return res;
 }
 

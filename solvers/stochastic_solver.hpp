@@ -44,6 +44,7 @@
 #include "core/numerics.hpp"
 #include "core/rng.hpp"
 #include "solvers/estimators.hpp"
+#include "solvers/measure.hpp"
 #include "solvers/options.hpp"
 #include "solvers/result.hpp"
 #include "solvers/step_rules.hpp"
@@ -121,6 +122,9 @@ inline double log_add_exp(double a, double b) {
 
 }  // namespace detail
 
+/// Consecutive trace rows of rising F that count as upward drift (with a 1 % total rise).
+inline constexpr long kDriftRows = 8;
+
 template <LseProblem P, class Est>
 Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
                       Observer* observer = nullptr, const Vec* theta0 = nullptr,
@@ -157,6 +161,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
   const Vec logq = q.array().log();
   Vec theta = theta0 ? *theta0 : problem.initial_point();
   Vec theta_prev = theta, grad(d), m1 = Vec::Zero(d), m2 = Vec::Zero(d), theta_avg = theta;
+  Vec eval_grad(d);
   Vec alpha, alpha_m, alpha_v, alpha_t;
   std::vector<char> alpha_init;
   Vec dalpha(gb), a_buf(gb), am_buf(gb), av_buf(gb), a_prev(gb);
@@ -180,7 +185,16 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
 
   Result res;
   res.solver = Est::kName;
+  res.tol = o.tol;
   double solver_time = 0.0, est_sum = 0.0;
+  // Work: per-sample gradient evaluations / n. A trace row's exact pass is a stopping check
+  // (counted in passes and time) when tol > 0, a diagnostic (eval_passes) when tol = 0.
+  double passes = 0.0, eval_passes = 0.0, eval_time = 0.0;
+  const double per_step_passes =
+      per_step_epochs * (over_groups && !all_items ? static_cast<double>(mb) / static_cast<double>(m_items) : 1.0);
+  double f_best = num::kInf;
+  long up_rows = 0;
+  Measure last;
   long est_count = 0, next_eval_row = 0;
   // Trace rows at evenly spaced steps; never more rows than steps + 1, so that every row
   // after the first lies at a step > 0 (and the blow-up check runs).
@@ -192,13 +206,21 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
   // Records a trace row at `step`; returns false if the observer asks to stop.
   auto record = [&](long step) {
     const Vec& out = step > avg_start ? theta_avg : theta;
-    EvalInfo info;
     TracePoint tp;
     tp.step = step;
     tp.epoch = static_cast<double>(step) * per_step_epochs;
+    {
+      const auto t0 = Clock::now();
+      double work = 0.0;
+      last = measure(problem, evaluator, out, eval_grad, &work);
+      const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+      if (o.tol > 0.0) passes += work, solver_time += dt;
+      else eval_passes += work, eval_time += dt;
+    }
+    fill_row(tp, last);
+    tp.passes = passes;
     tp.time_s = solver_time;
-    tp.objective = evaluator.value(out, &info);
-    tp.kappa = info.kappa_mean;
+    tp.step_size = o.step * schedule_factor(o.schedule, static_cast<double>(step), k0);
     tp.estimate = est_count ? est_sum / static_cast<double>(est_count) : std::nan("");
     if constexpr (kSoftplus) tp.rho = est.rho;
     est_sum = 0.0;
@@ -219,7 +241,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
                   "); kept the last finite iterate; " + advice;
   };
 
-  Vec theta_good = theta;
+  Vec theta_good = theta, theta_best = theta;
   long step_good = -1, step = 0;
   // The state between steps, handed to the observer (checkpoint) or taken from `resume`.
   auto save_state = [&]() {
@@ -238,6 +260,12 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
     st.theta_prev = theta_prev;
     st.theta_avg = theta_avg;
     st.theta_good = theta_good;
+    st.theta_best = theta_best;
+    st.passes = passes;
+    st.eval_passes = eval_passes;
+    st.eval_time_s = eval_time;
+    st.f_best = f_best;
+    st.up_rows = up_rows;
     st.m1 = m1;
     st.m2 = m2;
     st.alpha = alpha;
@@ -259,7 +287,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
     if (st.step < 0 || st.step > total_steps || st.trace.empty() || st.next_eval_row < 1)
       bad("its step counters are inconsistent");
     const Index ks = kShift ? k_groups : 0;
-    for (const Vec* v : {&st.theta, &st.theta_prev, &st.theta_avg, &st.theta_good, &st.m1, &st.m2})
+    for (const Vec* v : {&st.theta, &st.theta_prev, &st.theta_avg, &st.theta_good, &st.theta_best, &st.m1, &st.m2})
       if (v->size() != d) bad("the parameter dimension differs");
     for (const Vec* v : {&st.alpha, &st.alpha_m, &st.alpha_v, &st.alpha_t})
       if (v->size() != ks) bad("the number of shifts differs");
@@ -280,6 +308,12 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
     theta_prev = st.theta_prev;
     theta_avg = st.theta_avg;
     theta_good = st.theta_good;
+    theta_best = st.theta_best;
+    passes = st.passes;
+    eval_passes = st.eval_passes;
+    eval_time = st.eval_time_s;
+    f_best = st.f_best;
+    up_rows = st.up_rows;
     m1 = st.m1;
     m2 = st.m2;
     alpha = st.alpha;
@@ -298,6 +332,11 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
     stop = !record(0);
     if (stop) res.status = Status::Interrupted;
     next_eval_row = 1;
+    f_best = res.trace.front().objective;
+    if (!stop && o.tol > 0.0 && last.criterion <= o.tol) {
+      res.status = Status::Converged;
+      stop = true;
+    }
   }
   auto t_start = Clock::now();
   LSEKIT_NO_MALLOC(true);
@@ -415,6 +454,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
       }
     }
     ++step;
+    passes += per_step_passes;
     if (step > avg_start) theta_avg += (theta - theta_avg) / static_cast<double>(step - avg_start);
     else theta_avg = theta;
 
@@ -438,17 +478,37 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
         res.message = "stopped by observer at step " + std::to_string(step);
         stop = true;
       }
-      // Blow-up: the exact objective is non-finite or has grown by `blowup` times its
-      // initial scale. Return the iterate of the last healthy row.
+      // Divergence: F is non-finite, rose above its starting value, or drifted upward over
+      // kDriftRows consecutive rows by more than 1 % of its scale. Return the best row's iterate.
+      const size_t nrow = res.trace.size();
       const double f_row = res.trace.back().objective, f0 = res.trace.front().objective;
-      if (!std::isfinite(f_row) || f_row > f0 + o.blowup * (1.0 + std::abs(f0))) {
-        theta = theta_good;
+      up_rows = (nrow >= 2 && f_row > res.trace[nrow - 2].objective) ? up_rows + 1 : 0;
+      const char* why = nullptr;
+      if (!std::isfinite(f_row)) why = "non-finite exact objective";
+      else if (f_row > f0 + 1e-12 * (1.0 + std::abs(f0))) why = "exact objective above its starting value";
+      else if (up_rows >= kDriftRows &&
+               f_row - res.trace[nrow - 1 - kDriftRows].objective > 1e-2 * (1.0 + std::abs(f_row)))
+        why = "exact objective drifting upward";
+      if (why) {
+        theta = theta_best;
         step_good = step;
-        fail(step, "or exploding exact objective");
+        fail(step, why);
         res.trace.pop_back();
         break;
       }
       theta_good = step > avg_start ? theta_avg : theta;
+      if (f_row < f_best) {
+        f_best = f_row;
+        theta_best = theta_good;
+      }
+      if (o.tol > 0.0 && last.criterion <= o.tol && res.status != Status::Interrupted) {
+        res.status = Status::Converged;
+        stop = true;
+      }
+      if (o.time_limit > 0.0 && solver_time >= o.time_limit && !stop) {
+        res.message = "time limit reached";
+        stop = true;
+      }
       while (next_eval_row < eval_points && eval_step(next_eval_row) <= step) ++next_eval_row;
       t_start = Clock::now();
       LSEKIT_NO_MALLOC(true);
@@ -465,10 +525,11 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
   LSEKIT_NO_MALLOC(false);
   if (res.status == Status::Diverged && step_good < 0) {
     // Non-finite value inside the step loop: theta is the last finite iterate. Keep it if its
-    // exact objective is healthy, else fall back to the iterate of the last healthy trace row.
-    const double f_last = evaluator.value(theta), f0 = res.trace.front().objective;
-    if (!std::isfinite(f_last) || f_last > f0 + o.blowup * (1.0 + std::abs(f0))) {
-      theta = theta_good;
+    // exact objective is no worse than the best row's, else return the best row's iterate.
+    const double f_last = evaluator.value(theta);
+    eval_passes += 1.0;
+    if (!std::isfinite(f_last) || f_last > f_best) {
+      theta = theta_best;
       step_good = res.trace.back().step;
     }
   }
@@ -481,15 +542,13 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
   res.steps = step;
   res.epochs = static_cast<double>(step) * per_step_epochs;
   res.time_s = solver_time;
+  res.passes = passes;
+  res.eval_passes = eval_passes;
+  res.eval_time_s = eval_time;
   res.theta = step > avg_start ? theta_avg : theta;
-  res.objective = res.trace.back().objective;
-  res.kappa = res.trace.back().kappa;
+  fill_result(res, last);
   res.estimate = res.trace.back().estimate;
-  if (!std::isfinite(res.objective) && res.status != Status::Diverged) {
-    res.status = Status::Diverged;
-    res.fail_step = step;
-    res.message = "the exact objective is not finite at the final iterate; reduce --step";
-  }
+  finish_status(res, o, res.trace.front().objective, "--epochs");
   if constexpr (kShift) res.alpha = alpha;
   if constexpr (kSoftplus) res.rho = est.rho;
   return res;

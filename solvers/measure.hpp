@@ -1,0 +1,125 @@
+// Optimality measured at one iterate (SPEC section 6): one exact pass of the one exact
+// evaluator for F and grad F, plus the problem's certificate where it has one.
+//
+//   grad_norm       |grad F(theta)|_2
+//   marginal_error  entropic OT: |grad F|_1 = |b - (1/n) sum_i chi(x_i)|_1
+//   gap_bound       certified upper bound on F(theta) - F*: DRO regression by weak duality
+//                   with the tilted weights (problems/dro_regression.hpp), entropic OT by the
+//                   rounded primal-dual gap (problems/semidiscrete_ot.hpp); NaN for problems
+//                   without a certificate (DRO classification)
+//   criterion       gap_bound / max(1, |F|) where certified, else grad_norm / max(1, |F|)
+//
+// passes counts the work in full data passes: 1 for F and grad F plus the certificate's own
+// passes (P::kCertificatePasses). Allocates only what the evaluator allocates on first use.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "core/exact_evaluator.hpp"
+#include "solvers/options.hpp"
+#include "solvers/result.hpp"
+
+namespace lsekit {
+
+template <class P>
+concept CertifiedProblem = requires(const P& p, ConstVecRef theta, double f) {
+  { p.gap_bound(theta, f, theta) } -> std::convertible_to<double>;
+  { P::kCertificatePasses } -> std::convertible_to<double>;
+};
+
+/// The stopping criterion of a measure (relative, see above).
+inline double criterion_of(double f, double grad_norm, double gap_bound) {
+  const double scale = std::max(1.0, std::abs(f));
+  return std::isfinite(gap_bound) ? gap_bound / scale : grad_norm / scale;
+}
+
+/// F, grad F (into `grad`), and the optimality measures at theta. `passes` receives the work.
+template <LseProblem P>
+Measure measure(const P& problem, ExactEvaluator<P>& ev, ConstVecRef theta, Vec& grad,
+                double* passes = nullptr, bool certify = true) {
+  Measure m;
+  EvalInfo info;
+  m.objective = ev.value_and_gradient(theta, grad, &info);
+  m.kappa = info.kappa_mean;
+  m.grad_norm = grad.norm();
+  double work = 1.0;
+  if constexpr (P::kBatchOverGroups) m.marginal_error = grad.template lpNorm<1>();
+  if constexpr (CertifiedProblem<P>) {
+    if (certify && std::isfinite(m.objective)) {
+      m.gap_bound = problem.gap_bound(theta, m.objective, grad);
+      work += P::kCertificatePasses;
+    }
+  }
+  m.certified = std::isfinite(m.gap_bound);
+  m.criterion = criterion_of(m.objective, m.grad_norm, m.gap_bound);
+  if (passes) *passes += work;
+  return m;
+}
+
+/// Copies a measure into a trace row.
+inline void fill_row(TracePoint& tp, const Measure& m) {
+  tp.objective = m.objective;
+  tp.kappa = m.kappa;
+  tp.grad_norm = m.grad_norm;
+  tp.gap_bound = m.gap_bound;
+  tp.marginal_error = m.marginal_error;
+  tp.criterion = m.criterion;
+}
+
+/// Copies the measure of the returned iterate into a result.
+inline void fill_result(Result& r, const Measure& m) {
+  r.objective = m.objective;
+  r.kappa = m.kappa;
+  r.grad_norm = m.grad_norm;
+  r.gap_bound = m.gap_bound;
+  r.marginal_error = m.marginal_error;
+  r.criterion = m.criterion;
+  r.certified = m.certified;
+}
+
+inline std::string sci(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2g", v);
+  return b;
+}
+
+/// Settles the status of a run that was not stopped by a failure or an interruption, from
+/// the measure already in `r` (fill_result): converged when the criterion is <= tol, diverged
+/// when F ended non-finite or above its start f0, else budget-exhausted with the criterion
+/// and what to raise (`budget_option`) in the message.
+inline void finish_status(Result& r, const SolverOptions& o, double f0, const char* budget_option) {
+  if (r.status == Status::Diverged || r.status == Status::Interrupted) {
+    if (r.status == Status::Interrupted && r.message.empty()) r.message = "interrupted";
+    if (r.message.find("criterion") == std::string::npos)
+      r.message += (r.message.empty() ? "" : "; ") + std::string("at the returned iterate: ") +
+                   r.criterion_text();
+    return;
+  }
+  if (!std::isfinite(r.objective)) {
+    r.status = Status::Diverged;
+    r.message = "the exact objective is not finite at the final iterate; reduce the step size";
+    return;
+  }
+  if (r.objective > f0 + 1e-12 * (1.0 + std::abs(f0))) {
+    r.status = Status::Diverged;
+    r.message = "the run ended above its starting objective (" + sci(r.objective) + " > " +
+                sci(f0) + "); reduce the step size";
+    return;
+  }
+  if (o.tol > 0.0 && r.criterion <= o.tol) {
+    r.status = Status::Converged;
+    r.message = r.criterion_text() + " <= tolerance " + sci(o.tol);
+    return;
+  }
+  r.status = Status::BudgetExhausted;
+  const std::string why = r.message.empty() ? "budget exhausted" : r.message;
+  r.message = why + ": " + r.criterion_text() +
+              (o.tol > 0.0 ? ", tolerance " + sci(o.tol) + ": raise " + budget_option +
+                                 " or use variance reduction (--variance-reduction svrg)"
+                           : " (--tol 0: the whole budget was run)");
+}
+
+}  // namespace lsekit
