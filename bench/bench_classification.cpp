@@ -181,7 +181,7 @@ void speed(const std::shared_ptr<const Dataset>& data, double mu) {
   for (const Config& c : kConfigs) {
     std::printf("| %s |", c.label);
     for (long b : {10L, 100L}) {
-      SolverOptions o = SolverOptions::defaults_for(c.kind);
+      SolverOptions o = SolverOptions::plain(c.kind);
       o.rho = c.rho;
       o.batch = b;
       o.step = 1e-3;
@@ -336,7 +336,7 @@ void grid(const std::shared_ptr<const Dataset>& data, const std::vector<Referenc
     const std::size_t li = static_cast<std::size_t>(
         std::find(lambdas.begin(), lambdas.end(), r.lambda) - lambdas.begin());
     const ClassificationTask& task = *tasks[li];
-    SolverOptions o = SolverOptions::defaults_for(kConfigs[r.config].kind);
+    SolverOptions o = SolverOptions::plain(kConfigs[r.config].kind);
     o.rho = kConfigs[r.config].rho;
     o.batch = r.batch;
     o.step = r.step;

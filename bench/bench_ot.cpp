@@ -43,7 +43,7 @@ struct Config {
 };
 
 SolverOptions options_of(const Config& c, long eval_points) {
-  SolverOptions o = SolverOptions::defaults_for(c.kind);
+  SolverOptions o = SolverOptions::plain(c.kind);
   o.optimizer = c.opt;
   o.schedule = c.sched;
   o.step = c.step;
@@ -86,7 +86,7 @@ std::pair<double, double> time_to(const Result& r, double fstar, double tol) {
 }
 
 Result full(const SemiDiscreteOt& p, OptimizerKind opt, double gtol, long max_iter = 100000) {
-  SolverOptions o = SolverOptions::defaults_for(SolverKind::Full);
+  SolverOptions o = SolverOptions::reference();
   o.optimizer = opt;
   o.gtol = gtol;
   o.max_iter = max_iter;
@@ -274,7 +274,7 @@ void throughput(bool quick) {
          {SolverKind::BiasedSoftmax, SolverKind::VariationalLog, SolverKind::Softplus}) {
       for (long batch : {1L, 32L, 256L}) {
         if (k != SolverKind::BiasedSoftmax && batch != 32) continue;
-        SolverOptions o = SolverOptions::defaults_for(k);
+        SolverOptions o = SolverOptions::plain(k);
         o.batch = batch;
         o.step = 1e-3;
         const double entries = (quick ? 5e7 : 3e8) / (d == 64 ? 2.0 : 1.0);

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   for (SolverKind k : {SolverKind::BiasedSoftmax, SolverKind::VariationalLog, SolverKind::Softplus,
                        SolverKind::SumExp, SolverKind::Erm}) {
     for (long b : {1L, 10L, 100L}) {
-      SolverOptions o = SolverOptions::defaults_for(k);
+      SolverOptions o = SolverOptions::plain(k);
       o.batch = b;
       o.step = 1e-3;
       o.steps = quick ? 20000 : 200000;

@@ -74,6 +74,18 @@ class ExactEvaluator {
     grad.resize(p_.dim());
     return run(theta, &grad, info, nullptr);
   }
+  /// Everything one pass gives: F (returned), grad F (if grad), L_k of every group (if
+  /// group_lse), and, for one-group problems, the score of every item (if item_scores).
+  double evaluate(ConstVecRef theta, Vec* grad, EvalInfo* info, Vec* group_lse,
+                  Vec* item_scores) {
+    if (grad) grad->resize(p_.dim());
+    if (group_lse) group_lse->resize(p_.num_groups());
+    if (item_scores) item_scores->resize(by_groups_ ? 0 : p_.num_items());
+    scores_out_ = by_groups_ ? nullptr : item_scores;
+    const double f = run(theta, grad, info, group_lse);
+    scores_out_ = nullptr;
+    return f;
+  }
   /// L_k for every group (e.g. minus the OT c-transform) plus F.
   double group_values(ConstVecRef theta, Vec& lse, EvalInfo* info = nullptr) {
     lse.resize(p_.num_groups());
@@ -117,6 +129,7 @@ class ExactEvaluator {
   std::vector<Index> items_;
   std::vector<Scratch> scratch_;
   std::vector<Chunk> chunk_;
+  Vec* scores_out_ = nullptr;  // evaluate(): item scores of a one-group problem
 };
 
 // ---- out of line, so that files using the compiled instances (solvers/instances.hpp) do
@@ -262,6 +275,7 @@ void ExactEvaluator<P>::stream(ConstVecRef theta, Index g, Index is, Index in, S
   auto w = sc.w.topLeftCorner(in, 1);
   const IndexSet groups = IndexSet::range(g, 1), items = IndexSet::range(is, in);
   p_.scores(theta, groups, items, sc.ws, s);
+  if (scores_out_) scores_out_->segment(is, in) = s.col(0);
   const double bmax = s.maxCoeff();
   if (!std::isfinite(bmax)) {  // +inf or NaN score: poison the chunk so F is non-finite
     ch.max = bmax;

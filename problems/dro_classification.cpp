@@ -32,6 +32,7 @@ DroClassification::DroClassification(const MatRM& x, const IVec& labels, Index n
       throw std::invalid_argument("DRO classification: label " + std::to_string(y_[i]) +
                                   " at row " + std::to_string(i) + " is outside 0.." +
                                   std::to_string(k_ - 1));
+  xnorm2_ = Eigen::Map<const MatRM>(x_, n_, p_).rowwise().squaredNorm();
   if (!(lambda_ > 0.0) || !std::isfinite(lambda_))
     throw std::invalid_argument("DRO classification: lambda must be finite and > 0");
   if (!(l2_ >= 0.0) || !std::isfinite(l2_))

@@ -146,7 +146,16 @@ class DroClassification {
   /// Max-shifted: l = log1p(sum_{k != argmax} e^{z_k - max}) + max - z_label.
   double log_softmax_row(double* zi, std::int64_t label) const;
 
+  /// Curvature bound of the tilted per-sample term at score l_i = cross-entropy (importance
+  /// sampling of the variance-reduced solvers): (h + a^2/lambda) |x~_i|^2 with h = 1/2 (the
+  /// softmax Hessian's norm bound), a^2 = |softmax - e_y|^2 <= 2 (1 - e^{-l})^2, x~ = (x, 1).
+  double item_smoothness(Index i, double score) const {
+    const double one_minus_py = -std::expm1(-score);
+    return (0.5 + 2.0 * one_minus_py * one_minus_py / lambda_) * (xnorm2_(i) + 1.0);
+  }
+
  private:
+  Vec xnorm2_;  // |x_i|^2
   // Feature-panel width for `in` items and `kn` classes: in pw <= kPanelArea and
   // kn pw <= kPanelArea (a multiple of 8 when it is split, for aligned panels).
   Index panel_width(Index in, Index kn) const;

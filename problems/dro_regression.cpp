@@ -21,6 +21,7 @@ DroRegression::DroRegression(MatRM x, Vec y, double lambda, double l2)
     throw std::invalid_argument("DRO regression: lambda must be finite and > 0");
   if (!(l2_ >= 0.0) || !std::isfinite(l2_))
     throw std::invalid_argument("DRO regression: l2 must be finite and >= 0");
+  xnorm2_ = x_.rowwise().squaredNorm();
 }
 
 DroRegression::Workspace DroRegression::make_workspace(Index /*max_groups*/,

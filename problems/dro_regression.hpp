@@ -79,6 +79,14 @@ class DroRegression {
   /// 1e-13 (s_yy + |primal|) keeps the bound valid in floating point.
   double gap_bound(ConstVecRef theta, double f, ConstVecRef grad) const;
 
+  /// Curvature bound of the tilted per-sample term at score l_i (variance-reduced solvers'
+  /// importance sampling, Gladin et al. / SVRG): for e^{l/lambda} with l = r^2,
+  ///   |d^2/dtheta^2| <= (h + a^2/lambda) |x~_i|^2,  h = 2, a = dl/dr = 2r (a^2 = 4 l),
+  /// x~_i = (x_i, 1); the solver multiplies by the tilted weight.
+  double item_smoothness(Index i, double score) const {
+    return (2.0 + 4.0 * score / lambda_) * (xnorm2_(i) + 1.0);
+  }
+
   /// Predictions w.x + b for rows of `x`.
   Vec predict(ConstVecRef theta, const MatRM& x) const;
 
@@ -88,6 +96,7 @@ class DroRegression {
   double lambda_;
   double l2_;
   Vec start_;  // empty: start at 0
+  Vec xnorm2_;  // |x_i|^2
 };
 
 static_assert(LseProblem<DroRegression>);

@@ -37,12 +37,14 @@ inline double criterion_of(double f, double grad_norm, double gap_bound) {
 }
 
 /// F, grad F (into `grad`), and the optimality measures at theta. `passes` receives the work.
+/// group_lse / item_scores: optional further outputs of the same pass (ExactEvaluator::evaluate).
 template <LseProblem P>
 Measure measure(const P& problem, ExactEvaluator<P>& ev, ConstVecRef theta, Vec& grad,
-                double* passes = nullptr, bool certify = true) {
+                double* passes = nullptr, bool certify = true, Vec* group_lse = nullptr,
+                Vec* item_scores = nullptr) {
   Measure m;
   EvalInfo info;
-  m.objective = ev.value_and_gradient(theta, grad, &info);
+  m.objective = ev.evaluate(theta, &grad, &info, group_lse, item_scores);
   m.kappa = info.kappa_mean;
   m.grad_norm = grad.norm();
   double work = 1.0;

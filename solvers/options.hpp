@@ -74,10 +74,12 @@ struct SolverOptions {
   bool average = false;         // Polyak (suffix) iterate averaging
   double average_from = 0.5;    // fraction of the run after which iterates are averaged
 
-  long batch = 32;      // items per step (DRO) or source samples per step (OT)
+  long batch = 0;       // items per step (DRO) or source samples per step (OT); 0 = auto:
+                        // 1 with variance reduction, 32 without
   long atoms = 0;       // OT: atoms per source sample, drawn from b; 0 = all atoms
   SamplingKind sampling = SamplingKind::Permutation;
-  double epochs = 10.0;
+  double epochs = 0.0;  // budget in passes over the data; 0 = auto: 1000 with variance
+                        // reduction (it stops on --tol long before), 10 without
   long steps = 0;       // if > 0, overrides epochs
   std::uint64_t seed = 1;
 
@@ -104,6 +106,42 @@ struct SolverOptions {
     return o;
   }
 
+  /// The plain minibatch estimator `kind` run for its whole budget: no variance reduction,
+  /// tol = 0 (fixed-length studies and paper comparisons, e.g. `compare` grids).
+  static SolverOptions plain(SolverKind kind) {
+    SolverOptions o = defaults_for(kind);
+    o.variance_reduction = VarianceReduction::None;
+    o.tol = 0.0;
+    return o;
+  }
+
+  /// The exact reference used for F* in tests and benchmarks: `full` (L-BFGS) run until
+  /// |grad F| <= gtol (tol = 0: no early stop on the relative criterion).
+  static SolverOptions reference() {
+    SolverOptions o = defaults_for(SolverKind::Full);
+    o.tol = 0.0;
+    return o;
+  }
+
+  /// Whether this run uses variance reduction: `auto` means svrg wherever the estimator's
+  /// per-sample terms are unbiased for a finite sum (DRO: every estimator but biased-softmax;
+  /// OT: every estimator with all atoms in the batch, --atoms 0).
+  bool variance_reduced(bool batch_over_groups) const {
+    if (solver == SolverKind::Full || variance_reduction == VarianceReduction::None) return false;
+    return batch_over_groups ? atoms == 0 : solver != SolverKind::BiasedSoftmax;
+  }
+
+  /// The options with every `auto` value made concrete (batch, epochs, variance reduction).
+  SolverOptions resolved(bool batch_over_groups) const {
+    SolverOptions o = *this;
+    const bool vr = variance_reduced(batch_over_groups);
+    if (o.solver != SolverKind::Full)
+      o.variance_reduction = vr ? VarianceReduction::Svrg : VarianceReduction::None;
+    if (o.batch == 0) o.batch = vr ? 1 : 32;
+    if (o.epochs == 0.0) o.epochs = vr ? 1000.0 : 10.0;
+    return o;
+  }
+
   /// Empty when valid, else a readable reason naming the option.
   std::string check(long num_items, long num_groups, bool batch_over_groups) const {
     auto bad = [](double v) { return !std::isfinite(v); };
@@ -125,13 +163,20 @@ struct SolverOptions {
     if (!(average_from >= 0.0 && average_from < 1.0)) return "--average-from must be in [0, 1)";
     if (!(decay_k0 >= 0.0) || bad(decay_k0)) return "--decay-k0 must be >= 0";
     const long pool = batch_over_groups ? num_groups : num_items;
-    if (batch < 1) return "--batch must be >= 1";
+    if (batch < 0) return "--batch must be >= 1 (or 0 for the automatic choice)";
+    if (variance_reduction == VarianceReduction::Svrg && solver != SolverKind::Full &&
+        !variance_reduced(batch_over_groups))
+      return batch_over_groups
+                 ? "--variance-reduction svrg needs every atom in the batch (--atoms 0) on entropic OT"
+                 : "--variance-reduction svrg needs an estimator unbiased for a finite sum; "
+                   "biased-softmax is not (use variational-log or softplus)";
     if (batch > pool)
       return "--batch " + std::to_string(batch) + " exceeds the " + std::to_string(pool) +
              (batch_over_groups ? " source samples" : " training samples") + " of the problem";
     if (atoms < 0) return "--atoms must be >= 0";
     if (steps < 0) return "--steps must be >= 0";
-    if (steps == 0 && !(epochs > 0.0 && std::isfinite(epochs))) return "--epochs must be > 0";
+    if (steps == 0 && !(epochs >= 0.0 && std::isfinite(epochs)))
+      return "--epochs must be > 0 (or 0 for the automatic budget)";
     if (eval_points < 2) return "--eval-points must be >= 2";
     if (!(blowup > 0.0)) return "--blowup must be > 0";
     if (checkpoint_every < 0) return "--checkpoint-every must be >= 0";

@@ -24,6 +24,7 @@
 #include "solvers/sinkhorn.hpp"
 #include "solvers/step_rules.hpp"
 #include "solvers/stochastic_solver.hpp"
+#include "solvers/svrg.hpp"
 
 namespace lsekit {
 
@@ -210,8 +211,22 @@ Result run_full(const P& problem, const SolverOptions& o, Observer* observer = n
 }
 
 template <LseProblem P>
-Result solve(const P& problem, const SolverOptions& o, Observer* observer = nullptr,
+Result solve(const P& problem, const SolverOptions& options, Observer* observer = nullptr,
              const Vec* theta0 = nullptr, const SolverState* resume = nullptr) {
+  const SolverOptions o = options.resolved(P::kBatchOverGroups);
+  if (o.variance_reduced(P::kBatchOverGroups)) {
+    if (resume || o.checkpoint_every > 0)
+      throw InputError("checkpoints of variance-reduced runs are not supported yet; "
+                       "use --variance-reduction none for a checkpointed run");
+    switch (o.solver) {
+      case SolverKind::BiasedSoftmax: return run_svrg(problem, BiasedSoftmax{}, o, observer, theta0);
+      case SolverKind::VariationalLog: return run_svrg(problem, VariationalLog{}, o, observer, theta0);
+      case SolverKind::Softplus: return run_svrg(problem, Softplus{}, o, observer, theta0);
+      case SolverKind::SumExp: return run_svrg(problem, SumExp{}, o, observer, theta0);
+      case SolverKind::Erm: return run_svrg(problem, Erm{}, o, observer, theta0);
+      case SolverKind::Full: break;
+    }
+  }
   switch (o.solver) {
     case SolverKind::BiasedSoftmax: return run_stochastic(problem, BiasedSoftmax{}, o, observer, theta0, resume);
     case SolverKind::VariationalLog: return run_stochastic(problem, VariationalLog{}, o, observer, theta0, resume);

@@ -126,9 +126,12 @@ inline double log_add_exp(double a, double b) {
 inline constexpr long kDriftRows = 8;
 
 template <LseProblem P, class Est>
-Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
+Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
                       Observer* observer = nullptr, const Vec* theta0 = nullptr,
                       const SolverState* resume = nullptr) {
+  SolverOptions o = options.resolved(P::kBatchOverGroups);  // batch, epochs: no `auto` left
+  if (options.batch == 0) o.batch = 32;
+  if (options.epochs == 0.0) o.epochs = 10.0;
   using Clock = std::chrono::steady_clock;
   constexpr bool kShift = Est::kHasShift;
   constexpr bool kSoftplus = std::is_same_v<Est, Softplus>;
@@ -236,7 +239,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
     if constexpr (std::is_same_v<Est, SumExp> || std::is_same_v<Est, VariationalLog>)
       advice += " or use --solver softplus, whose weights are bounded by 1/rho";
     if constexpr (kSoftplus) advice += " or raise --rho";
-    res.message = std::string("non-finite ") + what + " at step " + std::to_string(step) +
+    res.message = std::string(what) + " at step " + std::to_string(step) +
                   " (epoch " + std::to_string(static_cast<double>(step) * per_step_epochs) +
                   "); kept the last finite iterate; " + advice;
   };
@@ -388,7 +391,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
     if (finite) finite = w.allFinite();
     if (!finite) {
       theta = theta_prev;  // the last iterate whose minibatch scores were finite
-      fail(step, "score or weight");
+      fail(step, "non-finite score or weight");
       break;
     }
 
@@ -399,7 +402,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
     est_sum += est_step / static_cast<double>(gb) + reg;
     ++est_count;
     if (!grad.allFinite()) {
-      fail(step, "gradient");
+      fail(step, "non-finite gradient");
       break;
     }
     if (o.clip > 0.0) {
@@ -439,7 +442,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
       theta = theta_prev;
       if constexpr (kShift)
         for (Index g = 0; g < gb; ++g) alpha(groups[g]) = a_prev(g);
-      fail(step, "iterate");
+      fail(step, "non-finite iterate");
       break;
     }
     if constexpr (kSoftplus) {
@@ -485,7 +488,11 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& o,
       up_rows = (nrow >= 2 && f_row > res.trace[nrow - 2].objective) ? up_rows + 1 : 0;
       const char* why = nullptr;
       if (!std::isfinite(f_row)) why = "non-finite exact objective";
-      else if (f_row > f0 + 1e-12 * (1.0 + std::abs(f0))) why = "exact objective above its starting value";
+      // Above the start: at once when by 10 % of its scale, at the end of the budget by any
+      // amount (the best row's iterate is returned: a run never ends worse than it began).
+      else if (f_row > f0 + 0.1 * (1.0 + std::abs(f0)) ||
+               (step >= total_steps && f_row > f0 + 1e-12 * (1.0 + std::abs(f0))))
+        why = "exact objective above its starting value";
       else if (up_rows >= kDriftRows &&
                f_row - res.trace[nrow - 1 - kDriftRows].objective > 1e-2 * (1.0 + std::abs(f_row)))
         why = "exact objective drifting upward";

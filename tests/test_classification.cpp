@@ -432,7 +432,7 @@ TEST_CASE("every solver reaches F* of full on a small Gaussian mixture",
   const DroClassification& pr = in.problem;
   const double n = static_cast<double>(pr.num_items()), d = static_cast<double>(pr.dim());
 
-  SolverOptions fo = SolverOptions::defaults_for(SolverKind::Full);
+  SolverOptions fo = SolverOptions::reference();
   const Result full = solve(pr, fo);
   REQUIRE(full.status == Status::Converged);
   REQUIRE(full.grad_norm <= 1e-9);
@@ -453,7 +453,7 @@ TEST_CASE("every solver reaches F* of full on a small Gaussian mixture",
     return 10.0 * 0.5 * h_max * d * eta_k * eta_k;
   };
   auto options = [](SolverKind kind, long batch, double epochs, std::uint64_t seed) {
-    SolverOptions o = SolverOptions::defaults_for(kind);
+    SolverOptions o = SolverOptions::plain(kind);
     o.batch = batch;
     o.epochs = epochs;
     o.seed = seed;
@@ -567,7 +567,7 @@ TEST_CASE("full: L-BFGS reaches |grad F| <= 1e-9 with mu = 1e-3 at every lambda"
   SerialEval serial;
   for (double lambda : {0.2, 1.0, 5.0}) {
     const Instance in = make_instance(400, 4, 3, 7, lambda, 1e-3, 2.0);
-    const Result r = solve(in.problem, SolverOptions::defaults_for(SolverKind::Full));
+    const Result r = solve(in.problem, SolverOptions::reference());
     INFO(r.brief_report());
     CHECK(r.status == Status::Converged);
     CHECK(r.grad_norm <= 1e-9);
@@ -608,7 +608,7 @@ TEST_CASE("classification task: metrics, solution round-trip, invalid solutions"
     heap.reset();
     CHECK(moved.problem().x().data() == data_ptr);
   }
-  const Result r = solve(task.problem(), SolverOptions::defaults_for(SolverKind::Full));
+  const Result r = solve(task.problem(), SolverOptions::reference());
   REQUIRE(r.ok());
   const Metrics m = task.metrics(r.theta);
   auto get = [&](const std::string& k) {

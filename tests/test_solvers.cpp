@@ -107,7 +107,7 @@ Optimum newton_optimum(const DroRegression& pr) {
 }
 
 Result solve_full(const DroRegression& pr) {
-  return solve(pr, SolverOptions::defaults_for(SolverKind::Full));
+  return solve(pr, SolverOptions::reference());
 }
 
 /// One minibatch gradient computed exactly as run_stochastic does for one group: draw `batch`
@@ -429,7 +429,7 @@ TEST_CASE("every solver reaches F* of full on a small regression (default step r
   SECTION("softplus (adaptive rho) and variational-log, batch 1, 300 epochs") {
     for (SolverKind kind : {SolverKind::Softplus, SolverKind::VariationalLog}) {
       for (std::uint64_t seed : {1, 2}) {
-        SolverOptions o = SolverOptions::defaults_for(kind);
+        SolverOptions o = SolverOptions::plain(kind);
         o.batch = 1;
         o.epochs = 300;
         o.seed = seed;
@@ -479,7 +479,7 @@ TEST_CASE("every solver reaches F* of full on a small regression (default step r
     CHECK(g_sumexp.norm() <= 1e-10 * g_at_ls.norm());
     CHECK_THAT(gs.estimate, WithinRel(lambda * std::exp(f_star / lambda), 1e-12));
     for (std::uint64_t seed : {1, 2}) {
-      SolverOptions o = SolverOptions::defaults_for(SolverKind::SumExp);
+      SolverOptions o = SolverOptions::plain(SolverKind::SumExp);
       o.batch = 1;
       o.epochs = 300;
       o.seed = seed;
@@ -500,7 +500,7 @@ TEST_CASE("every solver reaches F* of full on a small regression (default step r
     // to first order b_B = lambda (kappa - 1) / (2B) (n - B)/(n - 1) (without replacement).
     // kappa(theta_B) exceeds kappa* (theta_B is less robust), so we use the exact kappa at
     // the final iterate.
-    SolverOptions o = SolverOptions::defaults_for(SolverKind::BiasedSoftmax);
+    SolverOptions o = SolverOptions::plain(SolverKind::BiasedSoftmax);
     o.epochs = 1000;
     const double b = static_cast<double>(o.batch);
     const Result r = solve(pr, o);
@@ -525,7 +525,7 @@ TEST_CASE("every solver reaches F* of full on a small regression (default step r
 
   SECTION("erm converges to the least-squares solution") {
     const Vec ls = test::least_squares(pr);
-    SolverOptions o = SolverOptions::defaults_for(SolverKind::Erm);
+    SolverOptions o = SolverOptions::plain(SolverKind::Erm);
     o.epochs = 300;
     const Result r = solve(pr, o);
     REQUIRE(r.ok());
@@ -572,7 +572,7 @@ TEST_CASE("blog experiment: softplus converges over a step-size window where sum
     for (size_t k = 0; k < steps.size(); ++k) {
       bool all_conv = true, any_div = false;
       for (std::uint64_t seed : {1, 2, 3}) {
-        SolverOptions o = SolverOptions::defaults_for(configs[c].kind);
+        SolverOptions o = SolverOptions::plain(configs[c].kind);
         o.rho = configs[c].rho;
         o.batch = 1;
         o.optimizer = OptimizerKind::Sgd;
@@ -619,7 +619,7 @@ TEST_CASE("same seed gives bitwise identical runs; a different seed a different 
   for (SolverKind kind :
        {SolverKind::Softplus, SolverKind::VariationalLog, SolverKind::BiasedSoftmax}) {
     INFO(name_of(kSolverNames, kind));
-    SolverOptions o = SolverOptions::defaults_for(kind);
+    SolverOptions o = SolverOptions::plain(kind);
     o.batch = 8;
     o.epochs = 5;
     o.seed = 42;
@@ -680,7 +680,7 @@ TEST_CASE("resuming from any checkpoint ends bitwise identical to the uninterrup
                           SolverKind::BiasedSoftmax, SolverKind::SumExp, SolverKind::Erm}) {
     for (OptimizerKind opt : {OptimizerKind::Adam, OptimizerKind::Nesterov}) {
       INFO(name_of(kSolverNames, kind) << " " << name_of(kOptimizerNames, opt));
-      SolverOptions o = SolverOptions::defaults_for(kind);
+      SolverOptions o = SolverOptions::plain(kind);
       o.optimizer = opt;
       o.step = (kind == SolverKind::SumExp ? 1e-4 : 1e-2) * (opt == OptimizerKind::Nesterov ? 0.1 : 1.0);
       o.batch = 7;  // does not divide n: the epoch permutation wraps mid-batch
@@ -709,7 +709,7 @@ TEST_CASE("resuming from any checkpoint ends bitwise identical to the uninterrup
     }
   }
   // A checkpoint of another run (other batch) is refused, not silently continued.
-  SolverOptions o = SolverOptions::defaults_for(SolverKind::Softplus);
+  SolverOptions o = SolverOptions::plain(SolverKind::Softplus);
   o.checkpoint_every = 5;
   o.epochs = 2;
   CheckpointCollector col;
@@ -724,14 +724,14 @@ TEST_CASE("more trace rows asked than steps: one row per step, the blow-up check
           "[solvers][trace]") {
   SerialEval serial;
   const DroRegression pr = convergence_instance();
-  SolverOptions o = SolverOptions::defaults_for(SolverKind::Softplus);
+  SolverOptions o = SolverOptions::plain(SolverKind::Softplus);
   o.steps = 3;
   o.eval_points = 50;
   const Result r = solve(pr, o);
   REQUIRE(r.trace.size() == 4);
   for (long k = 0; k < 4; ++k) CHECK(r.trace[k].step == k);
   // A step that explodes F within a few steps is caught at a row, not reported "completed".
-  o = SolverOptions::defaults_for(SolverKind::SumExp);
+  o = SolverOptions::plain(SolverKind::SumExp);
   o.optimizer = OptimizerKind::Sgd;
   o.step = 1e3;
   o.steps = 4;
@@ -745,7 +745,7 @@ TEST_CASE("sumexp with a huge step stops as Diverged with a finite iterate and a
           "[solvers][divergence]") {
   SerialEval serial;
   const DroRegression pr = test::make_blog_instance();
-  SolverOptions o = SolverOptions::defaults_for(SolverKind::SumExp);
+  SolverOptions o = SolverOptions::plain(SolverKind::SumExp);
   o.optimizer = OptimizerKind::Sgd;
   o.schedule = ScheduleKind::Constant;
   o.batch = 1;
@@ -764,9 +764,9 @@ TEST_CASE("sumexp with a huge step stops as Diverged with a finite iterate and a
 
 TEST_CASE("SolverOptions::check names the offending option", "[solvers][options]") {
   const long n = 100;
-  SolverOptions ok = SolverOptions::defaults_for(SolverKind::Softplus);
+  SolverOptions ok = SolverOptions::plain(SolverKind::Softplus);
   CHECK(ok.check(n, 1, false).empty());
-  CHECK(SolverOptions::defaults_for(SolverKind::Full).check(n, 1, false).empty());
+  CHECK(SolverOptions::plain(SolverKind::Full).check(n, 1, false).empty());
   for (double rho : {-0.1, 1.0, 1.5, std::nan("")}) {
     SolverOptions o = ok;
     o.rho = rho;
@@ -784,8 +784,10 @@ TEST_CASE("SolverOptions::check names the offending option", "[solvers][options]
     CHECK_THAT(o.check(n, 1, false), Contains("--batch"));
     o.batch = n;
     CHECK(o.check(n, 1, false).empty());
-    o.batch = 0;
+    o.batch = -1;
     CHECK_THAT(o.check(n, 1, false), Contains("--batch"));
+    o.batch = 0;  // automatic
+    CHECK(o.check(n, 1, false).empty());
     o.batch = 20;  // OT: the pool is the number of source samples (groups)
     CHECK_THAT(o.check(1000, 10, true), Contains("--batch"));
   }

@@ -50,7 +50,7 @@ TEST_CASE("the step loop never allocates on DRO classification (1 and 2 threads)
     for (SolverKind kind : {SolverKind::BiasedSoftmax, SolverKind::VariationalLog,
                             SolverKind::Softplus, SolverKind::SumExp, SolverKind::Erm}) {
       for (long batch : {1L, 10L, 100L, 300L, n}) {
-        SolverOptions o = SolverOptions::defaults_for(kind);
+        SolverOptions o = SolverOptions::plain(kind);
         o.batch = batch;
         o.step = 1e-3;
         o.steps = 80;

@@ -49,7 +49,7 @@ TEST_CASE("the OT step loop never allocates (all atoms and sampled atoms, d = 2 
          {SolverKind::BiasedSoftmax, SolverKind::VariationalLog, SolverKind::Softplus}) {
       for (long atoms : {0L, 16L}) {
         for (long batch : {1L, 32L}) {
-          SolverOptions o = SolverOptions::defaults_for(kind);
+          SolverOptions o = SolverOptions::plain(kind);
           o.atoms = atoms;
           o.batch = batch;
           o.step = 1e-3;
@@ -60,7 +60,8 @@ TEST_CASE("the OT step loop never allocates (all atoms and sampled atoms, d = 2 
           OtProbe probe;
           const Result r = solve(p, o, &probe);
           INFO(r.brief_report() << ", d " << d << ", atoms " << atoms << ", batch " << batch);
-          CHECK(r.ok());
+          // 300 noisy steps may end above the start: then diverged, with the best row returned.
+          CHECK((r.ok() || r.status == Status::Diverged));
           CHECK(r.steps == 300);
           CHECK(probe.polls > 0);
           CHECK(probe.allowed == 0);

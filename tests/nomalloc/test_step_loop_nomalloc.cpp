@@ -87,7 +87,7 @@ TEST_CASE("the stochastic step loop never allocates (every estimator and step ru
     for (long batch : {1L, 10L, n}) {  // batch n with permutation: the whole-group path
       for (OptimizerKind opt : optimizers) {
         for (int variant = 0; variant < 4; ++variant) {
-          SolverOptions o = SolverOptions::defaults_for(kind);
+          SolverOptions o = SolverOptions::plain(kind);
           o.batch = batch;
           o.optimizer = opt;
           // Small enough that the unbounded-weight solvers (sumexp, variational-log) run all
@@ -121,7 +121,7 @@ TEST_CASE("the stochastic step loop never allocates (every estimator and step ru
 
 TEST_CASE("the step loop stays allocation-free when it stops on divergence", "[nomalloc]") {
   const DroRegression pr = small_problem(32, 0.0);
-  SolverOptions o = SolverOptions::defaults_for(SolverKind::SumExp);
+  SolverOptions o = SolverOptions::plain(SolverKind::SumExp);
   o.optimizer = OptimizerKind::Sgd;
   o.schedule = ScheduleKind::Constant;
   o.batch = 1;

@@ -1,0 +1,305 @@
+// Variance-reduced stochastic solver of lsekit: SVRG on the shift objective, with
+// importance sampling and a safeguarded step derived from the data (no tuning).
+//
+// The problem is a finite sum over a pool of N terms: the training samples (DRO, one group)
+// or the source samples (entropic OT, all atoms in the batch: the per-sample semi-dual terms
+// are then exact; Genevay, Cuturi, Peyre, Bach, NeurIPS 2016). Each epoch
+//  1. takes a snapshot th~ and measures it exactly (solvers/measure.hpp: F, grad F, the
+//     certificate); it stops when the criterion is <= tol;
+//  2. fixes every shift at its snapshot optimum, alpha~_k = L_k(th~) = lambda log E e^{l/lambda}
+//     (softplus: its own optimum for DRO, by the bracketed solve of estimators.hpp), so the
+//     per-sample terms f_i(theta) with gradient w_i(theta) grad l_i(theta) (the estimator's
+//     weights at alpha~) form a finite sum whose anchor gradient at th~ is grad F(th~) for the
+//     shift estimators and for biased-softmax with all atoms (sumexp and erm take a pass of
+//     their own surrogate);
+//  3. draws i ~ q and steps theta <- theta - eta v with the SVRG direction (Johnson & Zhang 2013)
+//       v = grad_anchor + (1/|B|) sum_{i in B} [grad f_i(theta) - grad f_i(th~)] / (N q_i)
+//           + grad R(theta) - grad R(th~),
+//     for m = 2N/|B| inner steps.
+// Importance sampling (DRO): q_i = 0.2/N + 0.8 L_i / sum L, L_i = w~_i c_i with c_i the
+// problem's per-sample curvature bound (item_smoothness) and w~_i the snapshot weight; the step
+// eta = s / max_i (L_i / (N q_i)), so one constant s works for every scaling of the data
+// (Gladin et al.'s weights make per-sample smoothness very uneven). OT: uniform q, eta = s eps
+// (1/(2 L_max) of the semi-dual).
+// Safeguard: a snapshot whose exact F is higher than the previous one's, or an epoch in which a
+// weight or the iterate stopped being finite, is rejected: theta returns to the previous
+// snapshot and s halves; each accepted epoch multiplies s by 1.1. The starting s = 1 is
+// therefore not a tuning constant. The returned iterate is always an accepted snapshot, whose
+// measure (and certificate) is already known; trace rows are the accepted snapshots.
+// softplus: rho = 0.02 tol max(1,|F|) / (lambda kappa) at every snapshot (rho given: used as
+// is), so its relaxation bias lambda rho kappa / 2 stays two orders below the tolerance.
+//
+// Work: the snapshot pass and the certificate count in passes; each inner step evaluates
+// 2 |B| per-sample gradients (at theta and at th~). The inner loop allocates nothing.
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "core/alias_table.hpp"
+#include "core/errors.hpp"
+#include "core/exact_evaluator.hpp"
+#include "core/rng.hpp"
+#include "solvers/estimators.hpp"
+#include "solvers/measure.hpp"
+#include "solvers/options.hpp"
+#include "solvers/result.hpp"
+
+#ifndef LSEKIT_NO_MALLOC
+#ifdef LSEKIT_TEST_NO_MALLOC
+#define LSEKIT_NO_MALLOC(on) Eigen::internal::set_is_malloc_allowed(!(on))
+#else
+#define LSEKIT_NO_MALLOC(on) ((void)0)
+#endif
+#endif
+
+namespace lsekit {
+
+template <class P>
+concept SmoothnessProblem = requires(const P& p, Index i, double s) {
+  { p.item_smoothness(i, s) } -> std::convertible_to<double>;
+};
+
+template <LseProblem P, class Est>
+Result run_svrg(const P& problem, Est est, const SolverOptions& options,
+                Observer* observer = nullptr, const Vec* theta0 = nullptr) {
+  SolverOptions o = options;  // batch, epochs: no `auto` left
+  if (o.batch == 0) o.batch = 1;
+  if (o.epochs == 0.0) o.epochs = 1000.0;
+  using Clock = std::chrono::steady_clock;
+  constexpr bool kOverGroups = P::kBatchOverGroups;
+  constexpr bool kShift = Est::kHasShift;
+  constexpr bool kSoftplus = std::is_same_v<Est, Softplus>;
+  // The anchor grad F(th~) is the surrogate's own gradient when the shifts sit at L_k(th~).
+  constexpr bool kExactAnchor = kShift || std::is_same_v<Est, BiasedSoftmax>;
+
+  const Index d = problem.dim(), k_groups = problem.num_groups(), m_items = problem.num_items();
+  const Index pool = kOverGroups ? k_groups : m_items;
+  const double lambda = problem.temperature();
+  const double npool = static_cast<double>(pool);
+  const Index bsz = std::min<Index>(std::max<long>(o.batch, 1), pool);
+  const Index gb = kOverGroups ? bsz : 1;          // groups per step
+  const Index mb = kOverGroups ? m_items : bsz;    // items per step
+  const long inner = std::max<long>(1, 2 * pool / bsz);
+  const double budget_passes = o.epochs > 0.0 ? o.epochs : 1000.0;
+  const long budget_steps = o.steps > 0 ? o.steps : -1;
+
+  // ---- setup ---------------------------------------------------------------
+  Rng rng(o.seed);
+  ExactEvaluator<P> ev(problem);
+  Vec theta = theta0 ? *theta0 : problem.initial_point();
+  Vec snap = theta, g_anchor(d), g_meas(d), v(d), rg_snap = Vec::Zero(d);
+  Vec lse, item_scores, alpha = Vec::Zero(kShift ? k_groups : 0);
+  Vec qprob = Vec::Constant(pool, 1.0 / npool), coef = Vec::Ones(pool);  // coef = 1/(N q_i)
+  AliasTable alias(qprob);
+  std::vector<Index> idx(bsz);
+  auto ws = problem.make_workspace(gb, mb);
+  auto ws2 = problem.make_workspace(gb, mb);
+  Mat s(mb, gb), w(mb, gb), s2(mb, gb), w2(mb, gb);
+  Vec q(mb);  // item probabilities inside a group
+  if (kOverGroups && problem.item_prob()) q = *problem.item_prob();
+  else q.setConstant(1.0 / static_cast<double>(mb));
+  if constexpr (kSoftplus) est.rho = o.rho > 0.0 ? o.rho : o.rho_max;
+
+  Result res;
+  res.solver = Est::kName;
+  res.tol = o.tol;
+  double passes = 0.0, solver_time = 0.0, scale = 1.0, step_base = 1.0;
+  long steps_done = 0, epochs_done = 0, rejected = 0;
+  Measure cur;
+  auto elapsed_since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
+
+  // Snapshot at `snap`: measure, shifts, anchor, sampling distribution and step.
+  auto snapshot = [&](Measure& ms) {
+    ms = measure(problem, ev, snap, g_meas, &passes, true, &lse, kOverGroups ? nullptr : &item_scores);
+    if (!std::isfinite(ms.objective)) return false;
+    if constexpr (kSoftplus) {
+      if (o.rho == 0.0) {
+        const double target = 0.02 * std::max(o.tol, 1e-12) * std::max(1.0, std::abs(ms.objective));
+        est.rho = std::clamp(target / (lambda * std::max(ms.kappa, 1.0)), 1e-300, o.rho_max);
+      }
+    }
+    if constexpr (kShift) {
+      alpha = lse;  // L_k(th~)
+      if constexpr (kSoftplus && !kOverGroups)
+        alpha(0) = softplus_relaxation(item_scores, Vec::Constant(m_items, 1.0 / m_items), lambda,
+                                       est.rho).alpha;
+    }
+    rg_snap.setZero();
+    problem.regularizer(snap, &rg_snap);
+    if constexpr (kExactAnchor) {
+      g_anchor = g_meas;
+    } else {  // the surrogate's own full gradient at th~ (one more pass)
+      g_anchor.setZero();
+      const Index blk = kOverGroups ? gb : mb;
+      for (Index i0 = 0; i0 < pool; i0 += blk) {
+        const Index in = std::min(blk, pool - i0);
+        const IndexSet grp = kOverGroups ? IndexSet::range(i0, in) : IndexSet::range(0, 1);
+        const IndexSet itm = kOverGroups ? IndexSet::range(0, m_items) : IndexSet::range(i0, in);
+        auto sb = s.topLeftCorner(kOverGroups ? m_items : in, kOverGroups ? in : 1);
+        auto wb = w.topLeftCorner(sb.rows(), sb.cols());
+        problem.scores(snap, grp, itm, ws, sb);
+        for (Index g = 0; g < sb.cols(); ++g) {
+          est.weights(sb.col(g), q.head(sb.rows()), lambda, 0.0, wb.col(g));
+          if constexpr (kOverGroups) wb.col(g).array() *= q.array() / npool;
+          else wb.col(g) /= npool;
+        }
+        problem.add_gradient(snap, grp, itm, ws, wb, g_anchor);
+      }
+      g_anchor += rg_snap;
+      passes += 1.0;
+    }
+    // Importance sampling and the step's curvature scale.
+    double lmax = 1.0;
+    if constexpr (!kOverGroups && SmoothnessProblem<P>) {
+      Vec lhat(pool);
+      Vec wt(pool);
+      est.weights(item_scores, Vec::Constant(pool, 1.0 / npool), lambda, kShift ? alpha(0) : 0.0, wt);
+      for (Index i = 0; i < pool; ++i) lhat(i) = wt(i) * problem.item_smoothness(i, item_scores(i));
+      const double total = lhat.sum();
+      if (!(total > 0.0) || !std::isfinite(total)) return false;
+      qprob = 0.2 / npool + 0.8 * lhat.array() / total;
+      coef = 1.0 / (npool * qprob.array());
+      lmax = (lhat.array() * coef.array()).maxCoeff();
+      alias = AliasTable(qprob);
+    } else {
+      lmax = 1.0 / lambda;  // OT: eta = eps (1 / (2 L_max) of the semi-dual)
+    }
+    step_base = 1.0 / lmax;
+    return true;
+  };
+
+  Measure trial;
+  if (!snapshot(cur)) {
+    res.status = Status::Diverged;
+    res.message = "the exact objective is not finite at the start point";
+  }
+  const double f0 = cur.objective;
+  auto record = [&]() {
+    TracePoint tp;
+    tp.step = steps_done;
+    tp.epoch = passes;
+    fill_row(tp, cur);
+    tp.passes = passes;
+    tp.time_s = solver_time;
+    tp.estimate = cur.objective;
+    tp.step_size = scale * step_base;
+    if constexpr (kSoftplus) tp.rho = est.rho;
+    res.trace.push_back(tp);
+    return !observer || observer->on_trace(tp, snap, 0) == Action::Continue;
+  };
+  bool stop = res.status == Status::Diverged;
+  if (!stop && !record()) {
+    res.status = Status::Interrupted;
+    stop = true;
+  }
+
+  while (!stop) {
+    if (o.tol > 0.0 && cur.criterion <= o.tol) {
+      res.status = Status::Converged;
+      break;
+    }
+    if (passes >= budget_passes || (budget_steps >= 0 && steps_done >= budget_steps)) {
+      res.message = "budget exhausted";
+      break;
+    }
+    if (o.time_limit > 0.0 && solver_time >= o.time_limit) {
+      res.message = "time limit reached";
+      break;
+    }
+    const auto t0 = Clock::now();
+    const double eta = scale * step_base;
+    theta = snap;
+    bool finite = true;
+    LSEKIT_NO_MALLOC(true);
+    for (long t = 0; t < inner && finite; ++t) {
+      for (Index b = 0; b < bsz; ++b) idx[b] = alias.sample(rng);
+      const IndexSet grp = kOverGroups ? IndexSet::list(idx.data(), gb) : IndexSet::range(0, 1);
+      const IndexSet itm = kOverGroups ? IndexSet::range(0, m_items) : IndexSet::list(idx.data(), mb);
+      problem.scores(theta, grp, itm, ws, s);
+      problem.scores(snap, grp, itm, ws2, s2);
+      for (Index g = 0; g < gb; ++g) {
+        const double a = kShift ? alpha(grp[g]) : 0.0;
+        est.weights(s.col(g), q, lambda, a, w.col(g));
+        est.weights(s2.col(g), q, lambda, a, w2.col(g));
+      }
+      const double inv_b = 1.0 / static_cast<double>(bsz);
+      if constexpr (kOverGroups) {
+        for (Index g = 0; g < gb; ++g) {
+          const double c = coef(grp[g]) * inv_b;
+          w.col(g).array() *= q.array() * c;
+          w2.col(g).array() *= -q.array() * c;
+        }
+      } else {
+        for (Index i = 0; i < mb; ++i) {
+          const double c = coef(itm[i]) * inv_b;
+          w(i, 0) *= c;
+          w2(i, 0) *= -c;
+        }
+      }
+      if (!w.allFinite() || !w2.allFinite()) {
+        finite = false;
+        break;
+      }
+      v = g_anchor - rg_snap;
+      problem.add_gradient(theta, grp, itm, ws, w, v);
+      problem.add_gradient(snap, grp, itm, ws2, w2, v);
+      problem.regularizer(theta, &v);
+      theta.noalias() -= eta * v;
+      ++steps_done;
+      passes += 2.0 * static_cast<double>(bsz) / npool;
+      if ((t & 63) == 63 && observer && observer->interrupted()) {
+        res.status = Status::Interrupted;
+        stop = true;
+        break;
+      }
+    }
+    LSEKIT_NO_MALLOC(false);
+    if (stop) {
+      solver_time += elapsed_since(t0);
+      break;
+    }
+    finite = finite && theta.allFinite();
+    // New snapshot candidate.
+    const Vec prev = snap;
+    snap = theta;
+    const bool ok = finite && snapshot(trial) && trial.objective <= cur.objective;
+    solver_time += elapsed_since(t0);
+    ++epochs_done;
+    if (!ok) {  // safeguard: back to the previous snapshot with half the step
+      snap = prev;
+      scale *= 0.5;
+      ++rejected;
+      if (!snapshot(trial)) break;  // restores shifts, anchor and sampling of `prev`
+      continue;
+    }
+    cur = trial;
+    scale *= 1.1;
+    if (!record()) {
+      res.status = Status::Interrupted;
+      break;
+    }
+  }
+
+  res.steps = steps_done;
+  res.epochs = passes;
+  res.passes = passes;
+  res.time_s = solver_time;
+  res.theta = snap;
+  fill_result(res, cur);
+  res.estimate = cur.objective;
+  if constexpr (kShift) res.alpha = alpha;
+  if constexpr (kSoftplus) res.rho = est.rho;
+  finish_status(res, o, f0, "--epochs (passes)");
+  if (rejected > 0)
+    res.message += "; " + std::to_string(rejected) + " of " + std::to_string(epochs_done) +
+                   " epochs rejected by the safeguard (step halved)";
+  return res;
+}
+
+}  // namespace lsekit
