@@ -17,7 +17,17 @@ foreach(var CTEST BUILD_DIR EXECUTABLES)
     message(FATAL_ERROR "check_test_entries.cmake: -D${var}=... is required")
   endif()
 endforeach()
-string(REPLACE "|" ";" executables "${EXECUTABLES}")
+string(REPLACE "|" ";" listed_executables "${EXECUTABLES}")
+# An executable not built here (the sanitizer pass of tools/test.sh builds only lsekit_tests)
+# has no entries to check.
+set(executables "")
+foreach(exe IN LISTS listed_executables)
+  if(EXISTS "${exe}")
+    list(APPEND executables "${exe}")
+  else()
+    message(STATUS "not built, not checked: ${exe}")
+  endif()
+endforeach()
 
 execute_process(COMMAND "${CTEST}" --show-only=json-v1 WORKING_DIRECTORY "${BUILD_DIR}"
                 OUTPUT_VARIABLE json RESULT_VARIABLE rc ERROR_VARIABLE err)
