@@ -208,6 +208,7 @@ struct LabelSummary {
   bool numeric = true;   // every label parses as a finite number
   bool integral = true;  // ... and every one is an integer (|v| <= 1e15)
   long distinct = 0;     // distinct labels (as numbers if numeric, else as strings)
+  double min = 0, max = 0;  // numeric: smallest and largest label
   std::string non_numeric_example, non_integer_example;
 };
 
@@ -231,6 +232,10 @@ LabelSummary summarize_labels(const std::vector<std::string>& raw) {
   if (s.numeric) {
     std::sort(values.begin(), values.end());
     s.distinct = static_cast<long>(std::unique(values.begin(), values.end()) - values.begin());
+    if (!values.empty()) {
+      s.min = values.front();
+      s.max = values[static_cast<std::size_t>(s.distinct) - 1];
+    }
   } else {
     std::vector<std::string> v(raw);
     std::sort(v.begin(), v.end());
@@ -489,13 +494,15 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
       d.task = Task::Regression;
       out.messages.push_back("task: regression (" + col + " holds real numbers, e.g. '" +
                              ls.non_integer_example + "'; --task classification to override)");
-    } else if (ls.distinct <= max_classes) {
+    } else if (ls.distinct <= max_classes && (ls.min == 0.0 || ls.min == 1.0) &&
+               ls.max - ls.min + 1.0 == static_cast<double>(ls.distinct)) {
       d.task = Task::Classification;
       out.messages.push_back("task: classification (" + col + " holds " + str(ls.distinct) +
                              " distinct integer values; --task regression to override)");
     } else {
       throw InputError(path + ": cannot infer --task: " + col + " holds " + str(ls.distinct) +
-                       " distinct integer values in " + str(n) +
+                       " distinct integer values (" + str(static_cast<long long>(ls.min)) + ".." +
+                       str(static_cast<long long>(ls.max)) + ") in " + str(n) +
                        " rows; pass --task regression for a numeric target, or --task "
                        "classification if they are class labels");
     }
@@ -541,8 +548,9 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
         throw InputError(path + ": label column " + out.label_column +
                          " has a single class 0; "
                          "classification needs at least 2");
-      // Every class 0..K-1 must occur: labels 1..K would otherwise make an empty class 0.
-      std::vector<char> seen(static_cast<std::size_t>(k), 0);
+      // With K inferred (largest label + 1), every class 0..K-1 must occur: labels 1..K would
+      // otherwise make an empty class 0. An explicit --num-classes may name absent classes.
+      std::vector<char> seen(static_cast<std::size_t>(k), o.num_classes > 0 ? 1 : 0);
       for (Index i = 0; i < n; ++i) seen[static_cast<std::size_t>(labels[i])] = 1;
       std::string missing;
       long n_missing = 0;
@@ -554,10 +562,9 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
         throw InputError(path + ": " + col + ": label" + (n_missing > 1 ? "s " : " ") + missing +
                          (n_missing > 5 ? ", ..." : "") + " of 0.." + str(k - 1) +
                          " never occur" + (n_missing > 1 ? "" : "s") +
-                         (o.num_classes > 0 ? " (--num-classes " + str(k) + ")"
-                                            : " (K = largest label + 1)") +
-                         "; labels must be 0..K-1 with every class present (use --labels remap "
-                         "to map the labels that occur to 0..K-1)");
+                         " (K = largest label + 1); labels must be 0..K-1 with every class "
+                         "present (use --labels remap to map the labels that occur to 0..K-1, "
+                         "or --num-classes K if a class is absent from this file)");
       d.num_classes = k;
       for (long c = 0; c < k; ++c) out.class_names.push_back(std::to_string(c));
     } else {

@@ -86,10 +86,11 @@ inline constexpr long kCsvMaxInferredClasses = 100;
 
 struct CsvOptions {
   std::string label;  // label column: a header name, or a 0-based column index (of the file)
-  // nullopt = infer from the label column: classification if every label is an integer and
-  // there are at most kCsvMaxInferredClasses distinct ones, at most half the number of rows;
-  // regression if some label is a non-integer number; else (many distinct integers) the
-  // import stops and asks for --task. Non-numeric labels mean classification (--labels remap).
+  // nullopt = infer from the label column: classification if the labels are the consecutive
+  // integers 0..K-1 or 1..K (the latter then refused with the remap hint) with K at most
+  // kCsvMaxInferredClasses and at most half the number of rows; regression if some label is
+  // a non-integer number; else (other integers, e.g. ages 18..87) the import stops and asks
+  // for --task. Non-numeric labels mean classification (with --labels remap).
   std::optional<Task> task;
   CsvHeader header = CsvHeader::Auto;
   char delimiter = ',';
@@ -114,9 +115,10 @@ struct CsvImport {
 /// (surrounding spaces and double quotes allowed), blank lines skipped, CRLF accepted.
 /// With a header whose first name is empty or "Unnamed: 0" (a pandas index), the first
 /// column is dropped (and said so in `messages`); it cannot be the label.
-/// Classification labels (LabelMode::Validate) must be integers 0..K-1 and every class must
-/// occur: labels 1..K, or gaps, are refused with the --labels remap hint, never stored as an
-/// empty class. A real-valued label column is never remapped into classes.
+/// Classification labels (LabelMode::Validate) must be integers 0..K-1; with K inferred
+/// (num_classes = 0) every class must occur: labels 1..K, or gaps, are refused with the
+/// --labels remap hint, never stored as an empty class. A real-valued label column is never
+/// remapped into classes.
 /// The test split is a uniformly random subset of round(test_fraction n) rows.
 CsvImport import_csv(const std::string& path, const CsvOptions& o);
 

@@ -144,9 +144,10 @@ int import_csv_cmd(int argc, const char* const* argv) {
                                                             "overwrite --out if it exists")(
       "label", po::value(&o.label), "label column: a header name or a 0-based index (required)")(
       "task", po::value(&task),
-      "classification | regression (default: inferred from the label column: integers with\n"
-      "few distinct values -> classification, real numbers -> regression, non-numeric ->\n"
-      "classification; asks for --task when it cannot tell)")(
+      "classification | regression (default: classification with --labels or "
+      "--num-classes, else inferred from the label column: labels 0..K-1 (or 1..K) -> "
+      "classification, real numbers -> regression, non-numeric -> classification; asks for "
+      "--task when it cannot tell)")(
       "header", po::value(&header)->default_value(header),
       ("first row:" + choices(kCsvHeaderNames)).c_str())(
       "delimiter", po::value(&delimiter)->default_value(delimiter),
@@ -175,6 +176,8 @@ int import_csv_cmd(int argc, const char* const* argv) {
     o.task = Task::Regression;
   else if (!task.empty())
     throw InputError("--task: unknown value '" + task + "' (choose classification or regression)");
+  else if (!vm["labels"].defaulted() || !vm["num-classes"].defaulted())
+    o.task = Task::Classification;  // --labels and --num-classes only apply to classes
   o.header = enum_option(kCsvHeaderNames, header, "header");
   o.labels = enum_option(kLabelModeNames, labels, "labels");
   if (delimiter == "tab" || delimiter == "\\t") delimiter = "\t";
