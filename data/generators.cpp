@@ -133,7 +133,7 @@ Dataset generate_regression(const RegressionGenOptions& o) {
                   {"param_corr", o.corr},
                   {"param_outliers", o.outlier_frac},
                   {"param_outlier_scale", o.outlier_scale},
-                  {"param_standardize", std::int64_t{o.standardize ? 1 : 0}}};
+                  {"param_raw", std::int64_t{o.standardize ? 0 : 1}}};
   return d;
 }
 

@@ -324,7 +324,7 @@ Dataset import_idx_classification(const std::string& train_images, const std::st
                   {"param_noise_kind", std::string(name_of(kNoiseKindNames, o.noise_kind))},
                   {"param_keep", keep},
                   {"param_scale", std::string(name_of(kPixelScalingNames, o.scale))},
-                  {"param_test", std::int64_t{test_images.empty() ? 0 : 1}}};
+                  {"param_no_test", std::int64_t{test_images.empty() ? 1 : 0}}};
   return d;
 }
 

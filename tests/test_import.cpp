@@ -197,6 +197,15 @@ TEST_CASE("Fashion-MNIST import round-trips a small IDX set made by the test", "
   CHECK(back.train.labels == d.train.labels);
   CHECK(back.test->x == d.test->x);
   CHECK(back.test->labels == d.test->labels);
+  // Class names and provenance (issue 12) are stored and read back.
+  REQUIRE(back.class_names.size() == 10);
+  CHECK(back.class_names[0] == "T-shirt/top");
+  CHECK(back.class_names[9] == "Ankle boot");
+  CHECK(back.provenance.at("importer") == AttrValue{std::string("fashion-mnist")});
+  CHECK(back.provenance.at("source") == AttrValue{options_for(t).dir});
+  CHECK(back.provenance.at("seed") == AttrValue{std::int64_t{1}});
+  CHECK(back.provenance.at("param_scale") == AttrValue{std::string("unit")});
+  CHECK(back.provenance.at("param_no_test") == AttrValue{std::int64_t{0}});
 
   // Uncompressed IDX files are read the same way.
   TempDir plain;
