@@ -619,7 +619,6 @@ TEST_CASE("classification task: metrics, solution round-trip, invalid solutions"
   };
   // Accuracies by a direct count.
   const Dataset& data = task.data();
-  const DroClassification& pr = task.problem();
   Index hit = 0;
   std::vector<Index> ch(4, 0), cn(4, 0);
   for (Index i = 0; i < data.test->size(); ++i) {
