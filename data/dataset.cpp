@@ -133,14 +133,12 @@ void validate(const Dataset& d, const h5::Where& w) {
                                               " names, but /train/X has " + str(d.train.x.cols()) +
                                               " columns"));
   }
-  if (!d.class_names.empty() &&
-      (d.task != Task::Classification || static_cast<long>(d.class_names.size()) != d.num_classes)) {
-    throw InputError(w.msg(kClassNames, "has " + str(static_cast<Index>(d.class_names.size())) +
-                                            " names, but the dataset has " +
-                                            std::to_string(d.task == Task::Classification
-                                                               ? d.num_classes
-                                                               : 0) +
-                                            " classes"));
+  if (!d.class_names.empty() && (d.task != Task::Classification ||
+                                 static_cast<long>(d.class_names.size()) != d.num_classes)) {
+    throw InputError(w.msg(
+        kClassNames,
+        "has " + str(static_cast<Index>(d.class_names.size())) + " names, but the dataset has " +
+            std::to_string(d.task == Task::Classification ? d.num_classes : 0) + " classes"));
   }
   h5::check_provenance(d.provenance, w);
 }
@@ -192,8 +190,8 @@ Split read_split(hid_t file, Dataset& d, const std::string& name, const h5::Wher
       add_note(d.notes, h5::conversion_note(h, "float64"));
     } else {
       if (h.type.kind != h5::Kind::Integer && h.type.kind != h5::Kind::Float) {
-        throw InputError(w.msg(yp, "class labels must be an integer (int64) dataset, found " +
-                                       h.type.name));
+        throw InputError(
+            w.msg(yp, "class labels must be an integer (int64) dataset, found " + h.type.name));
       }
       s.labels.resize(static_cast<Index>(h.numel));
       std::string note;

@@ -453,8 +453,10 @@ void require_integer(const DatasetHeader& h, const Where& w) {
 void require_real(const DatasetHeader& h, const Where& w) {
   const bool ok = h.type.kind == Kind::Integer || (h.type.kind == Kind::Float && h.type.size <= 8);
   if (!ok) {
-    throw InputError(w.msg(h.path, "expected a float64 dataset (float32 and integer ones are "
-                                   "converted), found " + h.type.name));
+    throw InputError(w.msg(h.path,
+                           "expected a float64 dataset (float32 and integer ones are "
+                           "converted), found " +
+                               h.type.name));
   }
 }
 
@@ -477,8 +479,8 @@ void read_integral(const DatasetHeader& h, std::int64_t* out, const Where& w,
       const double x = v[i];
       if (!std::isfinite(x) || std::floor(x) != x || std::fabs(x) > 0x1p53) {
         throw InputError(w.msg(h.path, what + " at row " + std::to_string(i) + " is " +
-                                           format_double(x) + ", not an integer (a " +
-                                           h.type.name + " dataset is read as integers only "
+                                           format_double(x) + ", not an integer (a " + h.type.name +
+                                           " dataset is read as integers only "
                                            "if every value is one)"));
       }
       out[i] = static_cast<std::int64_t>(x);
@@ -610,8 +612,8 @@ std::vector<std::string> read_strings(hid_t loc, const std::string& path, const 
   }
   const std::size_t size = t.size;
   if (size == 0 || size > (std::uint64_t{1} << 20) || n > kMaxElements / size) {
-    throw InputError(w.msg(path, "fixed-length strings of " + std::to_string(size) +
-                                     " bytes: unsupported size"));
+    throw InputError(w.msg(
+        path, "fixed-length strings of " + std::to_string(size) + " bytes: unsupported size"));
   }
   if (H5Tset_size(mtype.get(), size) < 0 || H5Tset_strpad(mtype.get(), H5T_STR_NULLPAD) < 0) {
     io_fail(w, path, "cannot set up string type");
@@ -939,8 +941,9 @@ bool is_provenance_key(const std::string& name) {
 void check_provenance(const Provenance& p, const Where& w) {
   for (const auto& [k, v] : p) {
     if (!is_provenance_key(k)) {
-      throw InputError(w.msg("/", "'" + k + "' is not a provenance attribute (generator, "
-                                  "importer, source, seed, param_<option>)"));
+      throw InputError(w.msg("/", "'" + k +
+                                      "' is not a provenance attribute (generator, "
+                                      "importer, source, seed, param_<option>)"));
     }
   }
 }
@@ -952,7 +955,8 @@ Provenance read_provenance(hid_t root, const Where& w) {
   (void)H5Aiterate2(
       root, H5_INDEX_NAME, H5_ITER_INC, &idx,
       [](hid_t, const char* attr, const H5A_info_t*, void* data) -> herr_t {
-        if (is_provenance_key(attr)) static_cast<std::vector<std::string>*>(data)->emplace_back(attr);
+        if (is_provenance_key(attr))
+          static_cast<std::vector<std::string>*>(data)->emplace_back(attr);
         return 0;
       },
       &names);

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -205,9 +205,9 @@ struct CsvRow {
 
 // What a label column holds: all finite numbers? all integers? how many distinct values?
 struct LabelSummary {
-  bool numeric = true;   // every label parses as a finite number
-  bool integral = true;  // ... and every one is an integer (|v| <= 1e15)
-  long distinct = 0;     // distinct labels (as numbers if numeric, else as strings)
+  bool numeric = true;      // every label parses as a finite number
+  bool integral = true;     // ... and every one is an integer (|v| <= 1e15)
+  long distinct = 0;        // distinct labels (as numbers if numeric, else as strings)
   double min = 0, max = 0;  // numeric: smallest and largest label
   std::string non_numeric_example, non_integer_example;
 };
@@ -428,8 +428,9 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
   const long skip = index_column ? 0 : -1;  // the dropped column, or none
   const std::size_t nfeat = ncol - 1 - (index_column ? 1 : 0);
   if (nfeat < 1)
-    throw InputError(path + ": no feature column left besides the label and the unnamed index "
-                            "column (pandas' row index, dropped)");
+    throw InputError(path +
+                     ": no feature column left besides the label and the unnamed index "
+                     "column (pandas' row index, dropped)");
 
   const Index n = static_cast<Index>(rows.size() - first);
   const Index p = static_cast<Index>(nfeat);
@@ -467,7 +468,8 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
   out.had_header = header;
   out.label_column = names[static_cast<std::size_t>(lab)];
   for (std::size_t j = 0; j < ncol; ++j)
-    if (static_cast<long>(j) != lab && static_cast<long>(j) != skip) out.columns.push_back(names[j]);
+    if (static_cast<long>(j) != lab && static_cast<long>(j) != skip)
+      out.columns.push_back(names[j]);
   if (index_column) {
     out.dropped_index_column = true;
     out.messages.push_back("dropped column 0 (" +
@@ -560,8 +562,8 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
       }
       if (n_missing > 0)
         throw InputError(path + ": " + col + ": label" + (n_missing > 1 ? "s " : " ") + missing +
-                         (n_missing > 5 ? ", ..." : "") + " of 0.." + str(k - 1) +
-                         " never occur" + (n_missing > 1 ? "" : "s") +
+                         (n_missing > 5 ? ", ..." : "") + " of 0.." + str(k - 1) + " never occur" +
+                         (n_missing > 1 ? "" : "s") +
                          " (K = largest label + 1); labels must be 0..K-1 with every class "
                          "present (use --labels remap to map the labels that occur to 0..K-1, "
                          "or --num-classes K if a class is absent from this file)");
@@ -605,17 +607,17 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
   }
   d.feature_names = out.columns;
   if (d.task == Task::Classification) d.class_names = out.class_names;
-  d.provenance = {{"importer", std::string("csv")},
-                  {"source", path},
-                  {"seed", seed_attr(o.seed)},
-                  {"param_label", out.label_column},
-                  {"param_task", std::string(d.task == Task::Regression ? "regression"
-                                                                         : "classification")},
-                  {"param_task_inferred", std::int64_t{out.task_inferred ? 1 : 0}},
-                  {"param_header", std::string(header ? "yes" : "no")},
-                  {"param_delimiter", std::string(1, o.delimiter)},
-                  {"param_dropped_index_column", std::int64_t{index_column ? 1 : 0}},
-                  {"param_test_fraction", o.test_fraction}};
+  d.provenance = {
+      {"importer", std::string("csv")},
+      {"source", path},
+      {"seed", seed_attr(o.seed)},
+      {"param_label", out.label_column},
+      {"param_task", std::string(d.task == Task::Regression ? "regression" : "classification")},
+      {"param_task_inferred", std::int64_t{out.task_inferred ? 1 : 0}},
+      {"param_header", std::string(header ? "yes" : "no")},
+      {"param_delimiter", std::string(1, o.delimiter)},
+      {"param_dropped_index_column", std::int64_t{index_column ? 1 : 0}},
+      {"param_test_fraction", o.test_fraction}};
   if (d.task == Task::Classification) {
     d.provenance["param_labels"] = std::string(o.labels == LabelMode::Remap ? "remap" : "validate");
     d.provenance["param_num_classes"] = std::int64_t{d.num_classes};

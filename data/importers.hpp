@@ -101,12 +101,12 @@ struct CsvOptions {
 };
 
 struct CsvImport {
-  Dataset data;  // also carries feature_names, class_names and provenance
+  Dataset data;                          // also carries feature_names, class_names and provenance
   std::vector<std::string> columns;      // feature column names (or "col<j>" without header)
   std::string label_column;              // the label column's name
   std::vector<std::string> class_names;  // classification: the original label of class k
   bool had_header = false;
-  bool task_inferred = false;      // the task was inferred (CsvOptions::task was nullopt)
+  bool task_inferred = false;  // the task was inferred (CsvOptions::task was nullopt)
   bool dropped_index_column = false;
   std::vector<std::string> messages;  // for the user (stderr): what was inferred or dropped
 };

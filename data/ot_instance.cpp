@@ -75,8 +75,8 @@ void validate(const OtInstance& inst, const h5::Where& w) {
     char buf[256];
     std::snprintf(buf, sizeof buf,
                   "weights sum to %.17g, off by %.3g from 1 (lsekit renormalizes b only "
-                  "within %.0e of 1); normalize b so that it sums to 1", sum,
-                  sum - 1.0, kOtWeightRenormalizeTolerance);
+                  "within %.0e of 1); normalize b so that it sums to 1",
+                  sum, sum - 1.0, kOtWeightRenormalizeTolerance);
     throw InputError(w.msg("/target/b", buf));
   }
 }
@@ -110,7 +110,8 @@ void renormalize_weights(OtInstance& inst) {
     sum += inst.b(j);
   }
   const double off = sum - 1.0;
-  if (!(std::fabs(off) > kOtWeightSumTolerance && std::fabs(off) <= kOtWeightRenormalizeTolerance)) {
+  if (!(std::fabs(off) > kOtWeightSumTolerance &&
+        std::fabs(off) <= kOtWeightRenormalizeTolerance)) {
     return;
   }
   inst.b /= sum;

@@ -10,9 +10,9 @@
 // Every value must be finite; n, m, d >= 1. The reader also accepts arrays of any float
 // (<= 8 bytes) or integer type and converts them to float64, and a b whose sum is within
 // kOtWeightRenormalizeTolerance of 1 (a vector normalized in float32), which it divides by
-// its sum; each conversion is listed in OtInstance::notes. Errors are InputError (exit 2) of the form
-// "<file>: <dataset>: <problem> (entropic OT instance)"; a file that cannot be opened or
-// read is an IoError (exit 3).
+// its sum; each conversion is listed in OtInstance::notes. Errors are InputError (exit 2)
+// of the form "<file>: <dataset>: <problem> (entropic OT instance)"; a file that cannot be
+// opened or read is an IoError (exit 3).
 #pragma once
 
 #include <map>

@@ -720,9 +720,9 @@ TEST_CASE("CSV import: task inferred or asked for, pandas index dropped, labels 
   SECTION("labels 1..K: refused with the remap hint, never an empty class 0") {
     o.label = "y";
     const std::string p = write("one.csv", one_based);
-    CHECK_THAT(input_error([&] { import_csv(p, o); }),
-               Contains(p) && Contains("label 0 of 0..3 never occurs") &&
-                   Contains("--labels remap"));
+    CHECK_THAT(
+        input_error([&] { import_csv(p, o); }),
+        Contains(p) && Contains("label 0 of 0..3 never occurs") && Contains("--labels remap"));
     o.labels = LabelMode::Remap;
     const CsvImport r = import_csv(p, o);
     CHECK(r.data.num_classes == 3);
@@ -734,8 +734,8 @@ TEST_CASE("CSV import: task inferred or asked for, pandas index dropped, labels 
   SECTION("pandas index column (empty first header name) is dropped, with a message") {
     std::string text = ",a,b,cls\n";
     for (int i = 0; i < 6; ++i)
-      text += std::to_string(i) + "," + std::to_string(i * 2) + ",7," + std::to_string(i % 2) +
-              "\n";
+      text +=
+          std::to_string(i) + "," + std::to_string(i * 2) + ",7," + std::to_string(i % 2) + "\n";
     const std::string p = write("pandas.csv", text);
     o.label = "cls";
     const CsvImport r = import_csv(p, o);

@@ -64,8 +64,8 @@ void replace_dataset(const std::string& file, const std::string& path,
   h5::Handle f = h5::Handle::file(H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
   REQUIRE(f);
   if (h5::exists(f.get(), path)) REQUIRE(H5Ldelete(f.get(), path.c_str(), H5P_DEFAULT) >= 0);
-  h5::Handle space = h5::Handle::space(
-      H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr));
+  h5::Handle space =
+      h5::Handle::space(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr));
   h5::Handle lcpl = h5::Handle::plist(H5Pcreate(H5P_LINK_CREATE));
   REQUIRE(H5Pset_create_intermediate_group(lcpl.get(), 1) >= 0);
   h5::Handle d = h5::Handle::dataset(H5Dcreate2(f.get(), path.c_str(), file_type, space.get(),
@@ -154,9 +154,9 @@ TEST_CASE("dataset reader converts float32 and integer arrays and notes each con
   SECTION("non-finite float32 values are still refused, naming file, dataset and row") {
     write_dataset(f, small_regression());
     replace_dataset(f, "/train/X", {4, 2}, {0, 1, 2, 3, 4, NAN, 6, 7}, H5T_IEEE_F32LE);
-    CHECK_THAT(input_error([&] { read_dataset(f); }),
-               Contains(f) && Contains("/train/X") && Contains("non-finite") &&
-                   Contains("row 2, column 1"));
+    CHECK_THAT(input_error([&] { read_dataset(f); }), Contains(f) && Contains("/train/X") &&
+                                                          Contains("non-finite") &&
+                                                          Contains("row 2, column 1"));
     write_dataset(f, small_regression());
     replace_dataset(f, "/train/y", {4}, {0, INFINITY, 2, 3}, H5T_IEEE_F32LE);
     CHECK_THAT(input_error([&] { read_dataset(f); }),
@@ -185,9 +185,9 @@ TEST_CASE("dataset reader converts float32 and integer arrays and notes each con
   SECTION("float labels that are not integers, and labels out of range, are refused") {
     write_dataset(f, small_classification());
     replace_dataset(f, "/train/y", {6}, {0, 1, 2.5, 0, 1, 2}, H5T_IEEE_F64LE);
-    CHECK_THAT(input_error([&] { read_dataset(f); }),
-               Contains(f) && Contains("/train/y") && Contains("label at row 2 is 2.5") &&
-                   Contains("not an integer"));
+    CHECK_THAT(input_error([&] { read_dataset(f); }), Contains(f) && Contains("/train/y") &&
+                                                          Contains("label at row 2 is 2.5") &&
+                                                          Contains("not an integer"));
     replace_dataset(f, "/train/y", {6}, {0, 1, NAN, 0, 1, 2}, H5T_IEEE_F32LE);
     CHECK_THAT(input_error([&] { read_dataset(f); }), Contains("label at row 2 is nan"));
     replace_dataset(f, "/train/y", {6}, {0, 1, 3, 0, 1, 2}, H5T_STD_I8LE);
@@ -244,9 +244,9 @@ TEST_CASE("OT reader converts float32 arrays and renormalizes b normalized in fl
     CHECK(r.notes == std::vector<std::string>{"/target/b: int32 converted to float64"});
 
     replace_dataset(f, "/target/b", {5}, {0.2, 0.2, 0.2, 0.2, 0.2 + 1e-5}, H5T_IEEE_F64LE);
-    CHECK_THAT(input_error([&] { read_ot_instance(f); }),
-               Contains(f) && Contains("/target/b") && Contains("sum to") &&
-                   Contains("entropic OT instance"));
+    CHECK_THAT(input_error([&] { read_ot_instance(f); }), Contains(f) && Contains("/target/b") &&
+                                                              Contains("sum to") &&
+                                                              Contains("entropic OT instance"));
     replace_dataset(f, "/target/b", {5}, {0.6, 0.6, -0.2, 0.0, 0.0}, H5T_IEEE_F32LE);
     CHECK_THAT(input_error([&] { read_ot_instance(f); }), Contains("negative weight"));
     replace_dataset(f, "/target/b", {5}, {NAN, 0.25, 0.25, 0.25, 0.25}, H5T_IEEE_F32LE);

@@ -129,7 +129,7 @@ int import_csv_cmd(int argc, const char* const* argv) {
   CsvOptions o;
   const CsvOptions def;
   std::string input, out, task, header = name_of(kCsvHeaderNames, def.header),
-                          labels = name_of(kLabelModeNames, def.labels), delimiter = ",";
+                                labels = name_of(kLabelModeNames, def.labels), delimiter = ",";
   bool force = false;
   po::options_description desc(
       "usage: lsekit import csv FILE.csv --out FILE.h5 --label COL [options]\n\n"
@@ -147,9 +147,8 @@ int import_csv_cmd(int argc, const char* const* argv) {
       "classification | regression (default: classification with --labels or "
       "--num-classes, else inferred from the label column: labels 0..K-1 (or 1..K) -> "
       "classification, real numbers -> regression, non-numeric -> classification; asks for "
-      "--task when it cannot tell)")(
-      "header", po::value(&header)->default_value(header),
-      ("first row:" + choices(kCsvHeaderNames)).c_str())(
+      "--task when it cannot tell)")("header", po::value(&header)->default_value(header),
+                                     ("first row:" + choices(kCsvHeaderNames)).c_str())(
       "delimiter", po::value(&delimiter)->default_value(delimiter),
       "field separator: one character, or 'tab'")(
       "labels", po::value(&labels)->default_value(labels),
