@@ -470,7 +470,8 @@ TEST_CASE("bad datasets are input errors naming file and dataset", "[data][hdf5]
     H5Doc doc = classification_doc();
     doc.set("/train/y", Array::vector(Vec::Zero(5)));
     write_h5doc(f, doc);
-    CHECK(read_dataset(f).notes == std::vector<std::string>{"/train/y: float64 converted to int64"});
+    CHECK(read_dataset(f).notes ==
+          std::vector<std::string>{"/train/y: float64 converted to int64"});
     doc.set("/train/y", Array::vector(Vec::Constant(5, 0.5)));
     CHECK(contains(bad_dataset(f, doc, "/train/y"), "not an integer"));
   }
@@ -478,7 +479,8 @@ TEST_CASE("bad datasets are input errors naming file and dataset", "[data][hdf5]
     H5Doc doc = regression_doc();
     doc.set("/train/y", Array::vector(IVec::Zero(5)));
     write_h5doc(f, doc);
-    CHECK(read_dataset(f).notes == std::vector<std::string>{"/train/y: int64 converted to float64"});
+    CHECK(read_dataset(f).notes ==
+          std::vector<std::string>{"/train/y: int64 converted to float64"});
   }
   SECTION("integer X is converted") {
     H5Doc doc = regression_doc();
