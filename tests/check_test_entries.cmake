@@ -1,5 +1,5 @@
-# Fails unless every ctest entry that runs a Catch2 executable selects exactly one test case,
-# and every test case of those executables is selected by exactly one entry.
+# Fails unless every ctest entry that runs a Catch2 executable selects exactly one test case
+# and passes `-w NoTests`, and every test case of those executables is selected by an entry.
 #
 # catch_discover_tests makes one ctest entry per TEST_CASE and passes the name as a Catch2
 # test spec. A name that ctest or Catch2 parses differently (a ';' splits it into two entries;
@@ -66,6 +66,19 @@ foreach(i RANGE ${last})
         list(APPEND args "${arg}")
       endif()
     endforeach()
+  endif()
+  # The entry must also fail by itself if it matches nothing (catch_discover_tests EXTRA_ARGS).
+  list(FIND args "NoTests" no_tests_at)
+  if(no_tests_at LESS 1)
+    message(SEND_ERROR "ctest entry '${name}' does not pass '-w NoTests' to ${exe}")
+    math(EXPR failures "${failures} + 1")
+  else()
+    math(EXPR warn_at "${no_tests_at} - 1")
+    list(GET args ${warn_at} warn_flag)
+    if(NOT warn_flag MATCHES "^(-w|--warn)$")
+      message(SEND_ERROR "ctest entry '${name}': 'NoTests' not preceded by -w / --warn")
+      math(EXPR failures "${failures} + 1")
+    endif()
   endif()
   execute_process(COMMAND "${exe}" ${args} --list-test-names-only
                   OUTPUT_VARIABLE listed ERROR_VARIABLE listed_err)
