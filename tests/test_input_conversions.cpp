@@ -280,6 +280,24 @@ TEST_CASE("names under /meta and provenance attributes round-trip, generators re
     CHECK(h5::read_strings(file.get(), "/meta/class_names", h5::Where{f, ""}) == d.class_names);
   }
 
+  {  // Fixed-length strings (numpy 'S' arrays, space- or null-padded) read the same way.
+    h5::Handle file = h5::Handle::file(H5Fopen(f.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+    REQUIRE(file);
+    REQUIRE(H5Ldelete(file.get(), "/meta/class_names", H5P_DEFAULT) >= 0);
+    h5::Handle type = h5::Handle::type(H5Tcopy(H5T_C_S1));
+    REQUIRE(H5Tset_size(type.get(), 5) >= 0);
+    REQUIRE(H5Tset_strpad(type.get(), H5T_STR_SPACEPAD) >= 0);
+    const hsize_t n = 3;
+    h5::Handle space = h5::Handle::space(H5Screate_simple(1, &n, nullptr));
+    h5::Handle dset = h5::Handle::dataset(H5Dcreate2(file.get(), "/meta/class_names", type.get(),
+                                                     space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                                                     H5P_DEFAULT));
+    REQUIRE(dset);
+    const char text[] = "cat  dog  owl  ";
+    REQUIRE(H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, text) >= 0);
+  }
+  CHECK(read_dataset(f).class_names == d.class_names);
+
   Dataset bad = d;
   bad.class_names.pop_back();
   CHECK_THAT(input_error([&] { write_dataset(t.file("bad.h5"), bad); }),
