@@ -289,9 +289,9 @@ TEST_CASE("names under /meta and provenance attributes round-trip, generators re
     REQUIRE(H5Tset_strpad(type.get(), H5T_STR_SPACEPAD) >= 0);
     const hsize_t n = 3;
     h5::Handle space = h5::Handle::space(H5Screate_simple(1, &n, nullptr));
-    h5::Handle dset = h5::Handle::dataset(H5Dcreate2(file.get(), "/meta/class_names", type.get(),
-                                                     space.get(), H5P_DEFAULT, H5P_DEFAULT,
-                                                     H5P_DEFAULT));
+    h5::Handle dset =
+        h5::Handle::dataset(H5Dcreate2(file.get(), "/meta/class_names", type.get(), space.get(),
+                                       H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     REQUIRE(dset);
     const char text[] = "cat  dog  owl  ";
     REQUIRE(H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, text) >= 0);
