@@ -18,6 +18,8 @@ constexpr const char* kFormat = "lsekit-dataset";
 constexpr std::int64_t kFormatVersion = 1;
 constexpr std::int64_t kMaxClasses = 1'000'000;
 constexpr std::int64_t kMaxGroupId = std::numeric_limits<std::int32_t>::max();
+constexpr const char* kFeatureNames = "/meta/feature_names";
+constexpr const char* kClassNames = "/meta/class_names";
 
 std::string task_name(Task t) { return t == Task::Regression ? "regression" : "classification"; }
 
@@ -126,33 +128,53 @@ void validate(const Dataset& d, const h5::Where& w) {
   }
   validate_split(d, d.train, "train", -1, w);
   if (d.test) validate_split(d, *d.test, "test", d.train.x.cols(), w);
+  if (!d.feature_names.empty() && static_cast<Index>(d.feature_names.size()) != d.train.x.cols()) {
+    throw InputError(w.msg(kFeatureNames, "has " + str(static_cast<Index>(d.feature_names.size())) +
+                                              " names, but /train/X has " + str(d.train.x.cols()) +
+                                              " columns"));
+  }
+  if (!d.class_names.empty() && (d.task != Task::Classification ||
+                                 static_cast<long>(d.class_names.size()) != d.num_classes)) {
+    throw InputError(w.msg(
+        kClassNames,
+        "has " + str(static_cast<Index>(d.class_names.size())) + " names, but the dataset has " +
+            std::to_string(d.task == Task::Classification ? d.num_classes : 0) + " classes"));
+  }
+  h5::check_provenance(d.provenance, w);
 }
 
 // ---- reading ----------------------------------------------------------------------------
 
-std::optional<IVec> read_optional_ivec(hid_t file, const std::string& path, const h5::Where& w) {
+void add_note(std::vector<std::string>& notes, std::string note) {
+  if (!note.empty()) notes.push_back(std::move(note));
+}
+
+std::optional<IVec> read_optional_ivec(hid_t file, const std::string& path, const h5::Where& w,
+                                       const std::string& what, std::vector<std::string>& notes) {
   if (!h5::exists(file, path)) return std::nullopt;
   const h5::DatasetHeader h = h5::open_dataset(file, path, w);
   h5::require_rank(h, 1, w);
-  h5::require_integer(h, w);
   IVec v(static_cast<Index>(h.numel));
-  h5::read_values(h, v.data(), w);
+  std::string note;
+  h5::read_integral(h, v.data(), w, what, &note);
+  add_note(notes, std::move(note));
   return v;
 }
 
-Split read_split(hid_t file, const Dataset& d, const std::string& name, const h5::Where& w) {
+Split read_split(hid_t file, Dataset& d, const std::string& name, const h5::Where& w) {
   Split s;
   const std::string xp = "/" + name + "/X", yp = "/" + name + "/y";
   {
     const h5::DatasetHeader h = h5::open_dataset(file, xp, w);
     h5::require_rank(h, 2, w);
-    h5::require_float64(h, w);
+    h5::require_real(h, w);
     if (h.shape[0] < 1 || h.shape[1] < 1) {
       throw InputError(w.msg(xp, "is empty (shape " + h5::shape_string(h.shape) +
                                      "); need at least one sample and one feature"));
     }
     s.x.resize(static_cast<Index>(h.shape[0]), static_cast<Index>(h.shape[1]));
     h5::read_values(h, s.x.data(), w);
+    add_note(d.notes, h5::conversion_note(h, "float64"));
   }
   {
     const h5::DatasetHeader h = h5::open_dataset(file, yp, w);
@@ -162,21 +184,24 @@ Split read_split(hid_t file, const Dataset& d, const std::string& name, const h5
                                      " has " + str(s.x.rows()) + " rows"));
     }
     if (d.task == Task::Regression) {
-      h5::require_float64(h, w);
+      h5::require_real(h, w);
       s.y.resize(static_cast<Index>(h.numel));
       h5::read_values(h, s.y.data(), w);
+      add_note(d.notes, h5::conversion_note(h, "float64"));
     } else {
-      if (h.type.kind != h5::Kind::Integer) {
+      if (h.type.kind != h5::Kind::Integer && h.type.kind != h5::Kind::Float) {
         throw InputError(
             w.msg(yp, "class labels must be an integer (int64) dataset, found " + h.type.name));
       }
       s.labels.resize(static_cast<Index>(h.numel));
-      h5::read_values(h, s.labels.data(), w);
+      std::string note;
+      h5::read_integral(h, s.labels.data(), w, "label", &note);
+      add_note(d.notes, std::move(note));
       s.y = s.labels.cast<double>();
     }
   }
-  s.y_clean = read_optional_ivec(file, "/" + name + "/y_clean", w);
-  s.group = read_optional_ivec(file, "/" + name + "/group", w);
+  s.y_clean = read_optional_ivec(file, "/" + name + "/y_clean", w, "label", d.notes);
+  s.group = read_optional_ivec(file, "/" + name + "/group", w, "group id", d.notes);
   return s;
 }
 
@@ -251,6 +276,13 @@ Dataset read_dataset(const std::string& path) {
       }
     }
   }
+  if (h5::exists(file.get(), kFeatureNames)) {
+    d.feature_names = h5::read_strings(file.get(), kFeatureNames, w);
+  }
+  if (h5::exists(file.get(), kClassNames)) {
+    d.class_names = h5::read_strings(file.get(), kClassNames, w);
+  }
+  d.provenance = h5::read_provenance(root.get(), w);
   validate(d, w);
   return d;
 }
@@ -266,8 +298,11 @@ void write_dataset(const std::string& path, const Dataset& d) {
     if (d.task == Task::Classification) {
       h5::write_attr(root.get(), "num_classes", std::int64_t{d.num_classes}, w, "/");
     }
+    h5::write_provenance(root.get(), d.provenance, w);
     write_split(file, d, d.train, "train", w);
     if (d.test) write_split(file, d, *d.test, "test", w);
+    if (!d.feature_names.empty()) h5::write_strings(file, kFeatureNames, d.feature_names, w);
+    if (!d.class_names.empty()) h5::write_strings(file, kClassNames, d.class_names, w);
   });
 }
 

@@ -123,6 +123,17 @@ Dataset generate_regression(const RegressionGenOptions& o) {
     apply(d.train);
     if (d.test) apply(*d.test);
   }
+  d.provenance = {{"generator", std::string("regression")},
+                  {"seed", seed_attr(o.seed)},
+                  {"param_n", std::int64_t{o.n}},
+                  {"param_p", std::int64_t{o.p}},
+                  {"param_n_test", std::int64_t{o.n_test}},
+                  {"param_noise", o.noise},
+                  {"param_df", o.df},
+                  {"param_corr", o.corr},
+                  {"param_outliers", o.outlier_frac},
+                  {"param_outlier_scale", o.outlier_scale},
+                  {"param_raw", std::int64_t{o.standardize ? 0 : 1}}};
   return d;
 }
 
@@ -174,6 +185,14 @@ Dataset generate_classification(const ClassificationGenOptions& o) {
     d.train.y = d.train.labels.cast<double>();
     d.train.y_clean = std::move(clean);
   }
+  d.provenance = {{"generator", std::string("classification")},
+                  {"seed", seed_attr(o.seed)},
+                  {"param_n", std::int64_t{o.n}},
+                  {"param_p", std::int64_t{o.p}},
+                  {"param_classes", std::int64_t{o.num_classes}},
+                  {"param_n_test", std::int64_t{o.n_test}},
+                  {"param_separation", o.separation},
+                  {"param_noise", o.label_noise}};
   return d;
 }
 

@@ -450,6 +450,47 @@ void require_integer(const DatasetHeader& h, const Where& w) {
   }
 }
 
+void require_real(const DatasetHeader& h, const Where& w) {
+  const bool ok = h.type.kind == Kind::Integer || (h.type.kind == Kind::Float && h.type.size <= 8);
+  if (!ok) {
+    throw InputError(w.msg(h.path,
+                           "expected a float64 dataset (float32 and integer ones are "
+                           "converted), found " +
+                               h.type.name));
+  }
+}
+
+std::string conversion_note(const DatasetHeader& h, const std::string& target) {
+  const bool same = target == "float64"
+                        ? h.type.kind == Kind::Float && h.type.size == 8
+                        : h.type.kind == Kind::Integer && h.type.size == 8 && h.type.is_signed;
+  if (same) return "";
+  return h.path + ": " + h.type.name + " converted to " + target;
+}
+
+void read_integral(const DatasetHeader& h, std::int64_t* out, const Where& w,
+                   const std::string& what, std::string* note) {
+  if (h.type.kind == Kind::Integer) {
+    read_values(h, out, w);
+  } else if (h.type.kind == Kind::Float && h.type.size <= 8) {
+    std::vector<double> v(h.numel);
+    read_values(h, v.data(), w);
+    for (std::uint64_t i = 0; i < h.numel; ++i) {
+      const double x = v[i];
+      if (!std::isfinite(x) || std::floor(x) != x || std::fabs(x) > 0x1p53) {
+        throw InputError(w.msg(h.path, what + " at row " + std::to_string(i) + " is " +
+                                           format_double(x) + ", not an integer (a " + h.type.name +
+                                           " dataset is read as integers only "
+                                           "if every value is one)"));
+      }
+      out[i] = static_cast<std::int64_t>(x);
+    }
+  } else {
+    throw InputError(w.msg(h.path, "expected an integer (int64) dataset, found " + h.type.name));
+  }
+  if (note) *note = conversion_note(h, "int64");
+}
+
 void read_values(const DatasetHeader& h, double* out, const Where& w) {
   silence_errors();
   if (h.type.kind != Kind::Float && h.type.kind != Kind::Integer) {
@@ -502,6 +543,93 @@ void write_array(hid_t file, const std::string& path, const std::vector<std::uin
 void write_array(hid_t file, const std::string& path, const std::vector<std::uint64_t>& shape,
                  const std::int64_t* data, const Where& w) {
   write_array_impl(file, path, shape, data, H5T_STD_I64LE, H5T_NATIVE_INT64, w);
+}
+
+void write_strings(hid_t file, const std::string& path, const std::vector<std::string>& values,
+                   const Where& w) {
+  silence_errors();
+  Handle type = Handle::type(H5Tcopy(H5T_C_S1));
+  if (!type || H5Tset_size(type.get(), H5T_VARIABLE) < 0 ||
+      H5Tset_cset(type.get(), H5T_CSET_UTF8) < 0 ||
+      H5Tset_strpad(type.get(), H5T_STR_NULLTERM) < 0) {
+    io_fail(w, path, "cannot set up string type");
+  }
+  const hsize_t n = values.size();
+  Handle space = Handle::space(H5Screate_simple(1, &n, nullptr));
+  if (!space) io_fail(w, path, "cannot create dataspace");
+  Handle lcpl = Handle::plist(H5Pcreate(H5P_LINK_CREATE));
+  if (!lcpl || H5Pset_create_intermediate_group(lcpl.get(), 1) < 0) {
+    io_fail(w, path, "cannot create property list");
+  }
+  Handle dset = Handle::dataset(H5Dcreate2(file, path.c_str(), type.get(), space.get(), lcpl.get(),
+                                           H5P_DEFAULT, H5P_DEFAULT));
+  if (!dset) io_fail(w, path, "cannot create dataset");
+  std::vector<const char*> ptrs;
+  ptrs.reserve(values.size());
+  for (const auto& v : values) ptrs.push_back(v.c_str());
+  if (n > 0 && H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0) {
+    io_fail(w, path, "cannot write dataset");
+  }
+  if (!dset.close()) io_fail(w, path, "cannot close dataset");
+}
+
+std::vector<std::string> read_strings(hid_t loc, const std::string& path, const Where& w) {
+  silence_errors();
+  if (!exists(loc, path)) throw InputError(w.msg(path, "missing dataset"));
+  Handle dset = Handle::object(H5Oopen(loc, path.c_str(), H5P_DEFAULT));
+  if (!dset) io_fail(w, path, "cannot open object");
+  if (H5Iget_type(dset.get()) != H5I_DATASET) {
+    throw InputError(w.msg(path, "is a group (or named type), not a dataset"));
+  }
+  Handle ftype = Handle::type(H5Dget_type(dset.get()));
+  Handle space = Handle::space(H5Dget_space(dset.get()));
+  if (!ftype || !space) io_fail(w, path, "cannot read datatype or dataspace");
+  const TypeInfo t = type_info(ftype.get());
+  const std::vector<std::uint64_t> shape = space_shape(space.get(), w, path);
+  if (t.kind != Kind::String) {
+    throw InputError(w.msg(path, "expected a dataset of strings, found " + t.name));
+  }
+  if (shape.size() != 1) {
+    throw InputError(w.msg(path, "expected rank 1, found shape " + shape_string(shape)));
+  }
+  const std::uint64_t n = checked_numel(shape, w, path);
+  std::vector<std::string> out;
+  if (n == 0) return out;
+  out.reserve(n);
+  Handle mtype = Handle::type(H5Tcopy(H5T_C_S1));
+  if (!mtype || H5Tset_cset(mtype.get(), H5Tget_cset(ftype.get())) < 0) {
+    io_fail(w, path, "cannot set up string type");
+  }
+  if (t.variable) {
+    if (H5Tset_size(mtype.get(), H5T_VARIABLE) < 0) io_fail(w, path, "cannot set up string type");
+    std::vector<char*> ptrs(n, nullptr);
+    if (H5Dread(dset.get(), mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0) {
+      io_fail(w, path, "cannot read dataset");
+    }
+    for (char* p : ptrs) out.emplace_back(p ? p : "");
+    (void)H5Dvlen_reclaim(mtype.get(), space.get(), H5P_DEFAULT, ptrs.data());
+    return out;
+  }
+  const std::size_t size = t.size;
+  if (size == 0 || size > (std::uint64_t{1} << 20) || n > kMaxElements / size) {
+    throw InputError(w.msg(
+        path, "fixed-length strings of " + std::to_string(size) + " bytes: unsupported size"));
+  }
+  if (H5Tset_size(mtype.get(), size) < 0 || H5Tset_strpad(mtype.get(), H5T_STR_NULLPAD) < 0) {
+    io_fail(w, path, "cannot set up string type");
+  }
+  std::string buf(size * n, '\0');
+  if (H5Dread(dset.get(), mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0) {
+    io_fail(w, path, "cannot read dataset");
+  }
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::string s = buf.substr(i * size, size);
+    const auto nul = s.find('\0');
+    if (nul != std::string::npos) s.resize(nul);
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 // ---- attributes ----------------------------------------------------------------------
@@ -802,5 +930,48 @@ void probe_structure(const std::string& path) {
 }
 
 }  // namespace
+
+// ---- provenance ----------------------------------------------------------------------
+
+bool is_provenance_key(const std::string& name) {
+  return name == "generator" || name == "importer" || name == "source" || name == "seed" ||
+         (name.size() > 6 && name.compare(0, 6, "param_") == 0);
+}
+
+void check_provenance(const Provenance& p, const Where& w) {
+  for (const auto& [k, v] : p) {
+    if (!is_provenance_key(k)) {
+      throw InputError(w.msg("/", "'" + k +
+                                      "' is not a provenance attribute (generator, "
+                                      "importer, source, seed, param_<option>)"));
+    }
+  }
+}
+
+Provenance read_provenance(hid_t root, const Where& w) {
+  silence_errors();
+  std::vector<std::string> names;
+  hsize_t idx = 0;
+  (void)H5Aiterate2(
+      root, H5_INDEX_NAME, H5_ITER_INC, &idx,
+      [](hid_t, const char* attr, const H5A_info_t*, void* data) -> herr_t {
+        if (is_provenance_key(attr))
+          static_cast<std::vector<std::string>*>(data)->emplace_back(attr);
+        return 0;
+      },
+      &names);
+  H5Eclear2(H5E_DEFAULT);
+  Provenance p;
+  for (const auto& name : names) {
+    AttrValue v;
+    if (read_attr_value(root, name, v, nullptr, w, "/")) p[name] = std::move(v);
+  }
+  return p;
+}
+
+void write_provenance(hid_t root, const Provenance& p, const Where& w) {
+  check_provenance(p, w);
+  for (const auto& [k, v] : p) write_attr(root, k, v, w, "/");
+}
 
 }  // namespace lsekit::h5

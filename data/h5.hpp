@@ -11,9 +11,13 @@
 //     "<file>: <object>: <problem> (<what>)"
 //   e.g. "input.h5: /train/X: expected a float64 dataset, found float32 (DRO regression
 //   dataset)", built by `Where`.
-// * Reads are strict about dtypes: `require_float64` accepts only 8-byte IEEE floats,
-//   `require_integer` any integer type (converted to int64 by HDF5). Declared sizes
-//   are checked for overflow and against `kMaxElements` before anything is allocated.
+// * Reads name the dtypes they accept: `require_float64` only 8-byte IEEE floats,
+//   `require_real` any float of at most 8 bytes (float16/32/64) or any integer type (what
+//   numpy, pandas and h5py write; converted to double by HDF5), `require_integer` any
+//   integer type (converted to int64 by HDF5); `read_integral` also takes floats holding
+//   integers. `conversion_note` says what was converted, for the caller's provenance.
+//   Declared sizes are checked for overflow and against `kMaxElements` before anything
+//   is allocated.
 // * Writers store float64 as IEEE little-endian, int64 as signed little-endian,
 //   strings as variable-length UTF-8 scalars (h5py reads them as str); a shape {}
 //   gives a scalar dataspace. Arrays are stored contiguous and uncompressed (deflate
@@ -25,6 +29,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -165,6 +170,22 @@ void require_rank(const DatasetHeader& h, int rank, const Where& w);
 void require_float64(const DatasetHeader& h, const Where& w);
 /// InputError unless the dataset is of an integer type.
 void require_integer(const DatasetHeader& h, const Where& w);
+/// InputError unless the dataset holds real numbers that convert to float64: an IEEE float
+/// of at most 8 bytes (float16, float32, float64) or any integer type (int64 beyond 2^53
+/// rounds). Booleans (HDF5 enums), strings, compounds and long double are refused.
+void require_real(const DatasetHeader& h, const Where& w);
+
+/// "" if the dataset is stored as `target` ("float64" or "int64"), else a provenance note
+/// "<path>: <stored dtype> converted to <target>", e.g. "/train/X: float32 converted to
+/// float64" (the values are converted by HDF5 on reading).
+std::string conversion_note(const DatasetHeader& h, const std::string& target);
+
+/// Reads a dataset of integers (class labels, group ids) as int64: any integer type, or a
+/// float dataset every value of which is an integer of magnitude <= 2^53 (InputError naming
+/// the first row that is not: "<what> at row i is 2.5, not an integer"). `*note` (if given)
+/// receives conversion_note(h, "int64"). IoError if the read fails.
+void read_integral(const DatasetHeader& h, std::int64_t* out, const Where& w,
+                   const std::string& what, std::string* note = nullptr);
 
 /// Reads all elements (h.numel of them, row-major), converted by HDF5 to double /
 /// int64. Doubles can be read from float or integer datasets, int64 only from integer
@@ -187,6 +208,15 @@ void write_array(hid_t file, const std::string& path, const std::vector<std::uin
                  const double* data, const Where& w);
 void write_array(hid_t file, const std::string& path, const std::vector<std::uint64_t>& shape,
                  const std::int64_t* data, const Where& w);
+
+/// Writes a rank-1 dataset of variable-length UTF-8 strings (h5py reads it as bytes, or as
+/// str with `.asstr()[()]`). IoError on failure.
+void write_strings(hid_t file, const std::string& path, const std::vector<std::string>& values,
+                   const Where& w);
+
+/// Reads a rank-1 dataset of strings (variable- or fixed-length, ASCII or UTF-8). InputError
+/// if it is not one; IoError if the read fails.
+std::vector<std::string> read_strings(hid_t loc, const std::string& path, const Where& w);
 
 // ---- attributes ----------------------------------------------------------------------
 
@@ -211,5 +241,21 @@ double read_attr_double(hid_t obj, const std::string& name, const Where& w,
 /// Writes (replaces) a scalar attribute. IoError on failure.
 void write_attr(hid_t obj, const std::string& name, const AttrValue& v, const Where& w,
                 const std::string& object);
+
+// ---- provenance ----------------------------------------------------------------------
+
+/// How a dataset or OT instance was made, as root attributes readable by h5py with no
+/// custom code: `generator` (lsekit gen) or `importer` (lsekit import), `source` (input
+/// file or directory), `seed`, and one `param_<option>` per option (number or string).
+using Provenance = std::map<std::string, AttrValue>;
+
+/// True for the attribute names above.
+bool is_provenance_key(const std::string& name);
+/// InputError (naming "/") for a key that is not a provenance attribute.
+void check_provenance(const Provenance& p, const Where& w);
+/// The provenance attributes of `root` (others are ignored; unreadable ones skipped).
+Provenance read_provenance(hid_t root, const Where& w);
+/// Writes every entry of `p` as a root attribute. IoError on failure.
+void write_provenance(hid_t root, const Provenance& p, const Where& w);
 
 }  // namespace lsekit::h5

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -202,6 +203,47 @@ struct CsvRow {
   std::vector<std::string> fields;
 };
 
+// What a label column holds: all finite numbers? all integers? how many distinct values?
+struct LabelSummary {
+  bool numeric = true;      // every label parses as a finite number
+  bool integral = true;     // ... and every one is an integer (|v| <= 1e15)
+  long distinct = 0;        // distinct labels (as numbers if numeric, else as strings)
+  double min = 0, max = 0;  // numeric: smallest and largest label
+  std::string non_numeric_example, non_integer_example;
+};
+
+LabelSummary summarize_labels(const std::vector<std::string>& raw) {
+  LabelSummary s;
+  std::vector<double> values;
+  values.reserve(raw.size());
+  for (const auto& f : raw) {
+    double v;
+    if (!parse_number(f, v) || !std::isfinite(v)) {
+      if (s.numeric) s.non_numeric_example = f;
+      s.numeric = s.integral = false;
+      continue;
+    }
+    if (s.integral && (std::floor(v) != v || std::fabs(v) > 1e15)) {
+      s.integral = false;
+      s.non_integer_example = f;
+    }
+    values.push_back(v);
+  }
+  if (s.numeric) {
+    std::sort(values.begin(), values.end());
+    s.distinct = static_cast<long>(std::unique(values.begin(), values.end()) - values.begin());
+    if (!values.empty()) {
+      s.min = values.front();
+      s.max = values[static_cast<std::size_t>(s.distinct) - 1];
+    }
+  } else {
+    std::vector<std::string> v(raw);
+    std::sort(v.begin(), v.end());
+    s.distinct = static_cast<long>(std::unique(v.begin(), v.end()) - v.begin());
+  }
+  return s;
+}
+
 }  // namespace
 
 Dataset import_idx_classification(const std::string& train_images, const std::string& train_labels,
@@ -268,6 +310,21 @@ Dataset import_idx_classification(const std::string& train_images, const std::st
     d.test = std::move(t);
   }
   scale(d, o.scale);
+  std::string keep;
+  for (double f : o.keep) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", f);
+    keep += (keep.empty() ? "" : ",") + std::string(buf);
+  }
+  d.provenance = {{"importer", std::string("idx")},
+                  {"source", train_images},
+                  {"seed", seed_attr(o.seed)},
+                  {"param_n_train", std::int64_t{o.n_train}},
+                  {"param_noise", o.noise},
+                  {"param_noise_kind", std::string(name_of(kNoiseKindNames, o.noise_kind))},
+                  {"param_keep", keep},
+                  {"param_scale", std::string(name_of(kPixelScalingNames, o.scale))},
+                  {"param_no_test", std::int64_t{test_images.empty() ? 1 : 0}}};
   return d;
 }
 
@@ -279,7 +336,11 @@ Dataset import_fashion_mnist(const FashionMnistOptions& o) {
     tei = find_idx(o.dir, "t10k-images-idx3-ubyte");
     tel = find_idx(o.dir, "t10k-labels-idx1-ubyte");
   }
-  return import_idx_classification(tri, trl, tei, tel, kFashionMnistClasses, o);
+  Dataset d = import_idx_classification(tri, trl, tei, tel, kFashionMnistClasses, o);
+  d.provenance["importer"] = std::string("fashion-mnist");
+  d.provenance["source"] = o.dir;
+  d.class_names.assign(kFashionMnistClassNames.begin(), kFashionMnistClassNames.end());
+  return d;
 }
 
 CsvImport import_csv(const std::string& path, const CsvOptions& o) {
@@ -333,6 +394,11 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
     names[j] = header ? rows[0].fields[j] : "col" + std::to_string(j);
   const std::size_t first = header ? 1 : 0;
   if (rows.size() <= first) throw InputError(path + ": a header but no data rows");
+  // pandas' DataFrame.to_csv() writes the row index as a first column with an empty name
+  // ("Unnamed: 0" once read back and written again): row numbers, not a feature.
+  const bool index_column = header && (names[0].empty() || names[0] == "Unnamed: 0");
+  for (std::size_t j = 0; j < ncol; ++j)
+    if (names[j].empty()) names[j] = "col" + std::to_string(j);
 
   // The label column: by name, else by 0-based index.
   long lab = -1;
@@ -349,14 +415,25 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
   }
   if (lab < 0) {
     std::string list;
-    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    for (std::size_t j = index_column ? 1 : 0; j < ncol; ++j)
+      list += (list.empty() ? "" : ", ") + names[j];
     throw InputError(
         path + ": --label " + o.label + ": no such column" +
         (header ? " (columns: " + list + ")" : " (the file has no header; give a 0-based index)"));
   }
+  if (index_column && lab == 0)
+    throw InputError(path + ": --label " + o.label +
+                     ": column 0 has no name in the header, the row index pandas writes; it "
+                     "is dropped, so it cannot be the label (name the label column)");
+  const long skip = index_column ? 0 : -1;  // the dropped column, or none
+  const std::size_t nfeat = ncol - 1 - (index_column ? 1 : 0);
+  if (nfeat < 1)
+    throw InputError(path +
+                     ": no feature column left besides the label and the unnamed index "
+                     "column (pandas' row index, dropped)");
 
   const Index n = static_cast<Index>(rows.size() - first);
-  const Index p = static_cast<Index>(ncol) - 1;
+  const Index p = static_cast<Index>(nfeat);
   MatRM x(n, p);
   std::vector<std::string> raw_labels(static_cast<std::size_t>(n));
   for (Index i = 0; i < n; ++i) {
@@ -373,6 +450,7 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
         raw_labels[static_cast<std::size_t>(i)] = f;
         continue;
       }
+      if (static_cast<long>(j) == skip) continue;
       double v;
       if (f.empty())
         throw InputError(path + ": line " + str(r.line) + ", column " + names[j] + ": empty field");
@@ -390,14 +468,50 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
   out.had_header = header;
   out.label_column = names[static_cast<std::size_t>(lab)];
   for (std::size_t j = 0; j < ncol; ++j)
-    if (static_cast<long>(j) != lab) out.columns.push_back(names[j]);
+    if (static_cast<long>(j) != lab && static_cast<long>(j) != skip)
+      out.columns.push_back(names[j]);
+  if (index_column) {
+    out.dropped_index_column = true;
+    out.messages.push_back("dropped column 0 (" +
+                           std::string(rows[0].fields[0].empty() ? "no name" : "\"Unnamed: 0\"") +
+                           " in the header): a pandas row index, not a feature");
+  }
   Dataset& d = out.data;
-  d.task = o.task;
   d.path = path;
+  auto line_of = [&](Index i) { return rows[first + static_cast<std::size_t>(i)].line; };
+
+  // The label column: numbers? integers? how many distinct values?
+  LabelSummary ls = summarize_labels(raw_labels);
+  const std::string col = "label column " + out.label_column;
+  if (o.task) {
+    d.task = *o.task;
+  } else {
+    out.task_inferred = true;
+    const long max_classes = std::min<long>(kCsvMaxInferredClasses, std::max<long>(2, n / 2));
+    if (!ls.numeric) {
+      d.task = Task::Classification;
+      out.messages.push_back("task: classification (" + col + " holds non-numeric labels, e.g. '" +
+                             ls.non_numeric_example + "')");
+    } else if (!ls.integral) {
+      d.task = Task::Regression;
+      out.messages.push_back("task: regression (" + col + " holds real numbers, e.g. '" +
+                             ls.non_integer_example + "'; --task classification to override)");
+    } else if (ls.distinct <= max_classes && (ls.min == 0.0 || ls.min == 1.0) &&
+               ls.max - ls.min + 1.0 == static_cast<double>(ls.distinct)) {
+      d.task = Task::Classification;
+      out.messages.push_back("task: classification (" + col + " holds " + str(ls.distinct) +
+                             " distinct integer values; --task regression to override)");
+    } else {
+      throw InputError(path + ": cannot infer --task: " + col + " holds " + str(ls.distinct) +
+                       " distinct integer values (" + str(static_cast<long long>(ls.min)) + ".." +
+                       str(static_cast<long long>(ls.max)) + ") in " + str(n) +
+                       " rows; pass --task regression for a numeric target, or --task "
+                       "classification if they are class labels");
+    }
+  }
   Vec y(n);
   IVec labels;
-  auto line_of = [&](Index i) { return rows[first + static_cast<std::size_t>(i)].line; };
-  if (o.task == Task::Regression) {
+  if (d.task == Task::Regression) {
     for (Index i = 0; i < n; ++i) {
       const std::string& f = raw_labels[static_cast<std::size_t>(i)];
       if (!parse_number(f, y[i]) || !std::isfinite(y[i]))
@@ -411,9 +525,14 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
       for (Index i = 0; i < n; ++i) {
         const std::string& f = raw_labels[static_cast<std::size_t>(i)];
         double v;
-        if (!parse_number(f, v) || !std::isfinite(v) || std::floor(v) != v || std::fabs(v) > 1e15)
-          throw InputError(path + ": line " + str(line_of(i)) + ", label column " +
-                           out.label_column + ": '" + f +
+        const bool number = parse_number(f, v) && std::isfinite(v);
+        if (number && (std::floor(v) != v || std::fabs(v) > 1e15))
+          // A real number is a regression target, not a class: never suggest remapping it.
+          throw InputError(path + ": line " + str(line_of(i)) + ", " + col + ": '" + f +
+                           "' is not an integer class label; the column holds real numbers: "
+                           "for a numeric target use --task regression");
+        if (!number)
+          throw InputError(path + ": line " + str(line_of(i)) + ", " + col + ": '" + f +
                            "' is not an integer class label (use --labels remap to map " +
                            "arbitrary labels to 0..K-1)");
         labels[i] = static_cast<std::int64_t>(v);
@@ -431,6 +550,23 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
         throw InputError(path + ": label column " + out.label_column +
                          " has a single class 0; "
                          "classification needs at least 2");
+      // With K inferred (largest label + 1), every class 0..K-1 must occur: labels 1..K would
+      // otherwise make an empty class 0. An explicit --num-classes may name absent classes.
+      std::vector<char> seen(static_cast<std::size_t>(k), o.num_classes > 0 ? 1 : 0);
+      for (Index i = 0; i < n; ++i) seen[static_cast<std::size_t>(labels[i])] = 1;
+      std::string missing;
+      long n_missing = 0;
+      for (long c = 0; c < k; ++c) {
+        if (seen[static_cast<std::size_t>(c)]) continue;
+        if (++n_missing <= 5) missing += (missing.empty() ? "" : ", ") + str(c);
+      }
+      if (n_missing > 0)
+        throw InputError(path + ": " + col + ": label" + (n_missing > 1 ? "s " : " ") + missing +
+                         (n_missing > 5 ? ", ..." : "") + " of 0.." + str(k - 1) + " never occur" +
+                         (n_missing > 1 ? "" : "s") +
+                         " (K = largest label + 1); labels must be 0..K-1 with every class "
+                         "present (use --labels remap to map the labels that occur to 0..K-1, "
+                         "or --num-classes K if a class is absent from this file)");
       d.num_classes = k;
       for (long c = 0; c < k; ++c) out.class_names.push_back(std::to_string(c));
     } else {
@@ -449,6 +585,11 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
                            return std::strtod(a.c_str(), nullptr) < std::strtod(b.c_str(), nullptr);
                          });
       const long k = static_cast<long>(distinct.size());
+      if (numeric && !ls.integral && k > std::max<long>(2, n / 2))
+        throw InputError(path + ": " + col + " holds " + str(k) + " distinct real numbers (e.g. '" +
+                         ls.non_integer_example + "') in " + str(n) +
+                         " rows: remapping would make nearly every row its own class; for a "
+                         "numeric target use --task regression");
       if (o.num_classes > 0 && k != o.num_classes)
         throw InputError(path + ": label column " + out.label_column + " has " + str(k) +
                          " distinct labels, but --num-classes is " + str(o.num_classes));
@@ -463,6 +604,23 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
       out.class_names = distinct;
     }
     y = labels.cast<double>();
+  }
+  d.feature_names = out.columns;
+  if (d.task == Task::Classification) d.class_names = out.class_names;
+  d.provenance = {
+      {"importer", std::string("csv")},
+      {"source", path},
+      {"seed", seed_attr(o.seed)},
+      {"param_label", out.label_column},
+      {"param_task", std::string(d.task == Task::Regression ? "regression" : "classification")},
+      {"param_task_inferred", std::int64_t{out.task_inferred ? 1 : 0}},
+      {"param_header", std::string(header ? "yes" : "no")},
+      {"param_delimiter", std::string(1, o.delimiter)},
+      {"param_dropped_index_column", std::int64_t{index_column ? 1 : 0}},
+      {"param_test_fraction", o.test_fraction}};
+  if (d.task == Task::Classification) {
+    d.provenance["param_labels"] = std::string(o.labels == LabelMode::Remap ? "remap" : "validate");
+    d.provenance["param_num_classes"] = std::int64_t{d.num_classes};
   }
 
   // Test split.
@@ -482,13 +640,13 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
     for (Index i = 0; i < n; ++i) cnt += is_test[static_cast<std::size_t>(i)] == which;
     s.x.resize(cnt, p);
     s.y.resize(cnt);
-    if (o.task == Task::Classification) s.labels.resize(cnt);
+    if (d.task == Task::Classification) s.labels.resize(cnt);
     Index r = 0;
     for (Index i = 0; i < n; ++i) {
       if (is_test[static_cast<std::size_t>(i)] != which) continue;
       s.x.row(r) = x.row(i);
       s.y[r] = y[i];
-      if (o.task == Task::Classification) s.labels[r] = labels[i];
+      if (d.task == Task::Classification) s.labels[r] = labels[i];
       ++r;
     }
     return s;

@@ -6,12 +6,16 @@
 //    (y_clean kept) and pixel scaling. The test split (t10k) is never corrupted, subsampled
 //    or imbalanced, so test accuracies measure the clean, balanced task.
 //  * import_csv: any numeric CSV with one label column, as a regression or classification
-//    dataset, with an optional seeded test split.
+//    dataset (inferred from the label column unless given), with an optional seeded test
+//    split. An unnamed first column (the index pandas writes with to_csv()) is dropped.
+// Both store the feature and class names (/meta) and record their options and seed as
+// provenance attributes (importer, source, seed, param_<option>; dataset.hpp).
 // Both validate everything they read and throw InputError naming the file (and line/row).
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +50,10 @@ struct FashionMnistOptions {
 };
 
 inline constexpr long kFashionMnistClasses = 10;
+/// The class names of Fashion-MNIST labels 0..9 (Zalando's README), stored in /meta/class_names.
+inline constexpr std::array<const char*, kFashionMnistClasses> kFashionMnistClassNames{
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
 
 /// Reads <dir>/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. The images must be
 /// N x rows x cols, the labels N, with labels in 0..9 and finite pixels.
@@ -73,9 +81,17 @@ inline constexpr std::array<NamedValue<LabelMode>, 2> kLabelModeNames{{
      "the distinct labels, sorted (numerically if all are numbers), become 0..K-1"},
 }};
 
+/// Largest number of distinct integer labels for which import_csv infers classification.
+inline constexpr long kCsvMaxInferredClasses = 100;
+
 struct CsvOptions {
-  std::string label;  // label column: a header name, or a 0-based column index
-  Task task = Task::Classification;
+  std::string label;  // label column: a header name, or a 0-based column index (of the file)
+  // nullopt = infer from the label column: classification if the labels are the consecutive
+  // integers 0..K-1 or 1..K (the latter then refused with the remap hint) with K at most
+  // kCsvMaxInferredClasses and at most half the number of rows; regression if some label is
+  // a non-integer number; else (other integers, e.g. ages 18..87) the import stops and asks
+  // for --task. Non-numeric labels mean classification (with --labels remap).
+  std::optional<Task> task;
   CsvHeader header = CsvHeader::Auto;
   char delimiter = ',';
   LabelMode labels = LabelMode::Validate;
@@ -85,15 +101,24 @@ struct CsvOptions {
 };
 
 struct CsvImport {
-  Dataset data;
+  Dataset data;                          // also carries feature_names, class_names and provenance
   std::vector<std::string> columns;      // feature column names (or "col<j>" without header)
   std::string label_column;              // the label column's name
   std::vector<std::string> class_names;  // classification: the original label of class k
   bool had_header = false;
+  bool task_inferred = false;  // the task was inferred (CsvOptions::task was nullopt)
+  bool dropped_index_column = false;
+  std::vector<std::string> messages;  // for the user (stderr): what was inferred or dropped
 };
 
 /// Reads a CSV file: one row per sample, every field except the label a finite number
 /// (surrounding spaces and double quotes allowed), blank lines skipped, CRLF accepted.
+/// With a header whose first name is empty or "Unnamed: 0" (a pandas index), the first
+/// column is dropped (and said so in `messages`); it cannot be the label.
+/// Classification labels (LabelMode::Validate) must be integers 0..K-1; with K inferred
+/// (num_classes = 0) every class must occur: labels 1..K, or gaps, are refused with the
+/// --labels remap hint, never stored as an empty class. A real-valued label column is never
+/// remapped into classes.
 /// The test split is a uniformly random subset of round(test_fraction n) rows.
 CsvImport import_csv(const std::string& path, const CsvOptions& o);
 

@@ -7,6 +7,7 @@
 
 #include "core/errors.hpp"
 #include "core/rng.hpp"
+#include "data/dataset.hpp"  // seed_attr
 
 namespace lsekit {
 namespace {
@@ -72,6 +73,19 @@ OtInstance generate_ot(const OtGenOptions& o) {
     }
     for (long j = 0; j < o.m; ++j) inst.b(j) /= sum;  // elementwise: machine-independent
   }
+  inst.provenance = {
+      {"generator", std::string("ot")},
+      {"seed", seed_attr(o.seed)},
+      {"param_n", std::int64_t{o.n}},
+      {"param_n_test", std::int64_t{o.n_test}},
+      {"param_m", std::int64_t{o.m}},
+      {"param_d", std::int64_t{o.d}},
+      {"param_epsilon", o.epsilon},
+      {"param_components", std::int64_t{o.components}},
+      {"param_spread", o.spread},
+      {"param_width", o.width},
+      {"param_weights", std::string(o.weights == OtWeights::Uniform ? "uniform" : "dirichlet")},
+      {"param_alpha", o.alpha}};
   return inst;
 }
 

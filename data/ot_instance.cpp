@@ -72,18 +72,25 @@ void validate(const OtInstance& inst, const h5::Where& w) {
     sum += v;
   }
   if (!(std::fabs(sum - 1.0) <= kOtWeightSumTolerance)) {
-    char buf[160];
+    char buf[256];
     std::snprintf(buf, sizeof buf,
-                  "weights sum to %.17g, off by %.3g from 1 (tolerance %.0e); normalize b", sum,
-                  sum - 1.0, kOtWeightSumTolerance);
+                  "weights sum to %.17g, off by %.3g from 1 (lsekit renormalizes b only "
+                  "within %.0e of 1); normalize b so that it sums to 1",
+                  sum, sum - 1.0, kOtWeightRenormalizeTolerance);
     throw InputError(w.msg("/target/b", buf));
   }
 }
 
-MatRM read_points(hid_t file, const std::string& path, const h5::Where& w) {
+void add_note(std::vector<std::string>& notes, std::string note) {
+  if (!note.empty()) notes.push_back(std::move(note));
+}
+
+MatRM read_points(hid_t file, const std::string& path, const h5::Where& w,
+                  std::vector<std::string>& notes) {
   const h5::DatasetHeader h = h5::open_dataset(file, path, w);
   h5::require_rank(h, 2, w);
-  h5::require_float64(h, w);
+  h5::require_real(h, w);
+  add_note(notes, h5::conversion_note(h, "float64"));
   if (h.shape[0] < 1 || h.shape[1] < 1) {
     throw InputError(w.msg(path, "is empty (shape " + h5::shape_string(h.shape) +
                                      "); need at least one point of dimension >= 1"));
@@ -91,6 +98,27 @@ MatRM read_points(hid_t file, const std::string& path, const h5::Where& w) {
   MatRM p(static_cast<Index>(h.shape[0]), static_cast<Index>(h.shape[1]));
   h5::read_values(h, p.data(), w);
   return p;
+}
+
+// A b whose sum misses 1 by more than kOtWeightSumTolerance but at most
+// kOtWeightRenormalizeTolerance (normalized in float32, or rounded when written) is divided by
+// its sum, and the repair noted. Anything else is left to validate (which names the problem).
+void renormalize_weights(OtInstance& inst) {
+  double sum = 0.0;
+  for (Index j = 0; j < inst.b.size(); ++j) {
+    if (!std::isfinite(inst.b(j)) || inst.b(j) < 0.0) return;
+    sum += inst.b(j);
+  }
+  const double off = sum - 1.0;
+  if (!(std::fabs(off) > kOtWeightSumTolerance &&
+        std::fabs(off) <= kOtWeightRenormalizeTolerance)) {
+    return;
+  }
+  inst.b /= sum;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "/target/b: weights summed to 1 %c %.3g; renormalized",
+                off < 0 ? '-' : '+', std::fabs(off));
+  inst.notes.emplace_back(buf);
 }
 
 }  // namespace
@@ -128,15 +156,16 @@ OtInstance read_ot_instance(const std::string& path) {
     throw InputError(w.msg("/", "attribute 'epsilon' is " + num(inst.epsilon) +
                                     "; the temperature must be finite and > 0"));
   }
-  inst.x = read_points(file.get(), "/source/X", w);
+  inst.x = read_points(file.get(), "/source/X", w, inst.notes);
   if (h5::exists(file.get(), "/source/X_test")) {
-    inst.x_test = read_points(file.get(), "/source/X_test", w);
+    inst.x_test = read_points(file.get(), "/source/X_test", w, inst.notes);
   }
-  inst.y = read_points(file.get(), "/target/Y", w);
+  inst.y = read_points(file.get(), "/target/Y", w, inst.notes);
   {
     const h5::DatasetHeader h = h5::open_dataset(file.get(), "/target/b", w);
     h5::require_rank(h, 1, w);
-    h5::require_float64(h, w);
+    h5::require_real(h, w);
+    add_note(inst.notes, h5::conversion_note(h, "float64"));
     if (h.shape[0] != static_cast<std::uint64_t>(inst.y.rows())) {
       throw InputError(w.msg("/target/b", "has length " + std::to_string(h.shape[0]) +
                                               ", but /target/Y has " + str(inst.y.rows()) +
@@ -145,6 +174,8 @@ OtInstance read_ot_instance(const std::string& path) {
     inst.b.resize(static_cast<Index>(h.numel));
     h5::read_values(h, inst.b.data(), w);
   }
+  renormalize_weights(inst);
+  inst.provenance = h5::read_provenance(root.get(), w);
   validate(inst, w);
   return inst;
 }
@@ -158,6 +189,7 @@ void write_ot_instance(const std::string& path, const OtInstance& inst, bool ove
     h5::write_attr(root.get(), "format_version", kFormatVersion, w, "/");
     h5::write_attr(root.get(), "epsilon", inst.epsilon, w, "/");
     h5::write_attr(root.get(), "cost", std::string(kCost), w, "/");
+    h5::write_provenance(root.get(), inst.provenance, w);
     auto points = [&](const std::string& p, const MatRM& a) {
       h5::write_array(file, p,
                       {static_cast<std::uint64_t>(a.rows()), static_cast<std::uint64_t>(a.cols())},

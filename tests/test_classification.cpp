@@ -159,7 +159,7 @@ TEST_CASE("DRO classification: exact gradient matches finite differences (l2, in
   }
 }
 
-TEST_CASE("DRO classification: l2 acts on W only; F matches a brute-force loop",
+TEST_CASE("DRO classification: l2 acts on W only, F matches a brute-force loop",
           "[classification]") {
   SerialEval serial;
   const double mu = 0.7;
@@ -197,7 +197,7 @@ TEST_CASE("DRO classification: l2 acts on W only; F matches a brute-force loop",
   CHECK_THAT(e0.value(moved), WithinRel(e0.value(t), 1e-12));
 }
 
-TEST_CASE("DRO classification: overflow-safe at huge logits; exact for tiny losses",
+TEST_CASE("DRO classification: overflow-safe at huge logits, exact for tiny losses",
           "[classification][overflow]") {
   const Instance in = make_instance(400, 3, 3, 5, 1e-3, 0.0);
   const DroClassification& pr = in.problem;
@@ -619,7 +619,6 @@ TEST_CASE("classification task: metrics, solution round-trip, invalid solutions"
   };
   // Accuracies by a direct count.
   const Dataset& data = task.data();
-  const DroClassification& pr = task.problem();
   Index hit = 0;
   std::vector<Index> ch(4, 0), cn(4, 0);
   for (Index i = 0; i < data.test->size(); ++i) {

@@ -464,20 +464,31 @@ TEST_CASE("bad datasets are input errors naming file and dataset", "[data][hdf5]
     std::get<1>(doc.datasets["/train/y"].data)[0] = -1;
     bad_dataset(f, doc, "/train/y");
   }
-  SECTION("float labels for classification") {
+  // Since issue 12, float labels holding integers and integer X / y are read and converted
+  // (tests/test_input_conversions.cpp); only non-integral float labels are refused.
+  SECTION("float labels for classification: integral ones converted, others refused") {
     H5Doc doc = classification_doc();
     doc.set("/train/y", Array::vector(Vec::Zero(5)));
-    CHECK(contains(bad_dataset(f, doc, "/train/y"), "integer"));
+    write_h5doc(f, doc);
+    CHECK(read_dataset(f).notes ==
+          std::vector<std::string>{"/train/y: float64 converted to int64"});
+    doc.set("/train/y", Array::vector(Vec::Constant(5, 0.5)));
+    CHECK(contains(bad_dataset(f, doc, "/train/y"), "not an integer"));
   }
-  SECTION("integer targets for regression") {
+  SECTION("integer targets for regression are converted") {
     H5Doc doc = regression_doc();
     doc.set("/train/y", Array::vector(IVec::Zero(5)));
-    CHECK(contains(bad_dataset(f, doc, "/train/y"), "float64"));
+    write_h5doc(f, doc);
+    CHECK(read_dataset(f).notes ==
+          std::vector<std::string>{"/train/y: int64 converted to float64"});
   }
-  SECTION("integer X") {
+  SECTION("integer X is converted") {
     H5Doc doc = regression_doc();
     doc.set("/train/X", Array{{5, 2}, std::vector<std::int64_t>(10, 1)});
-    CHECK(contains(bad_dataset(f, doc, "/train/X"), "int64"));
+    write_h5doc(f, doc);
+    const Dataset d = read_dataset(f);
+    CHECK(d.train.x(4, 1) == 1.0);
+    CHECK(d.notes == std::vector<std::string>{"/train/X: int64 converted to float64"});
   }
   SECTION("y_clean out of range and group of the wrong length") {
     H5Doc doc = classification_doc();
@@ -525,7 +536,7 @@ TEST_CASE("bad datasets are input errors naming file and dataset", "[data][hdf5]
     doc.set_attr("/", "num_classes", std::int64_t{1});
     CHECK(contains(bad_dataset(f, doc, "/"), "num_classes"));
   }
-  SECTION("float32 and string X written with the C API") {
+  SECTION("float32 X (converted) and string X (refused) written with the C API") {
     H5Doc doc = regression_doc();
     doc.datasets.erase("/train/X");
     write_h5doc(f, doc);
@@ -542,10 +553,10 @@ TEST_CASE("bad datasets are input errors naming file and dataset", "[data][hdf5]
       const float vals[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
       REQUIRE(H5Dwrite(dset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, vals) >= 0);
     }
-    std::string msg = input_error([&] { read_dataset(f); });
-    CHECK(contains(msg, f));
-    CHECK(contains(msg, "/train/X"));
-    CHECK(contains(msg, "float32"));
+    // float32 is read and converted (issue 12).
+    const Dataset d32 = read_dataset(f);
+    CHECK(d32.train.x(4, 1) == 9.0);
+    CHECK(d32.notes == std::vector<std::string>{"/train/X: float32 converted to float64"});
 
     write_h5doc(f, doc);
     {
@@ -559,7 +570,8 @@ TEST_CASE("bad datasets are input errors naming file and dataset", "[data][hdf5]
           file.get(), "/train/X", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
       REQUIRE(dset);
     }
-    msg = input_error([&] { read_dataset(f); });
+    std::string msg = input_error([&] { read_dataset(f); });
+    CHECK(contains(msg, f));
     CHECK(contains(msg, "/train/X"));
     CHECK(contains(msg, "string"));
     // read_h5doc describes what it cannot represent instead of failing.

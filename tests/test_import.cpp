@@ -197,6 +197,15 @@ TEST_CASE("Fashion-MNIST import round-trips a small IDX set made by the test", "
   CHECK(back.train.labels == d.train.labels);
   CHECK(back.test->x == d.test->x);
   CHECK(back.test->labels == d.test->labels);
+  // Class names and provenance (issue 12) are stored and read back.
+  REQUIRE(back.class_names.size() == 10);
+  CHECK(back.class_names[0] == "T-shirt/top");
+  CHECK(back.class_names[9] == "Ankle boot");
+  CHECK(back.provenance.at("importer") == AttrValue{std::string("fashion-mnist")});
+  CHECK(back.provenance.at("source") == AttrValue{options_for(t).dir});
+  CHECK(back.provenance.at("seed") == AttrValue{std::int64_t{1}});
+  CHECK(back.provenance.at("param_scale") == AttrValue{std::string("unit")});
+  CHECK(back.provenance.at("param_no_test") == AttrValue{std::int64_t{0}});
 
   // Uncompressed IDX files are read the same way.
   TempDir plain;
@@ -532,6 +541,7 @@ TEST_CASE("CSV import: header detection, label column, classification and regres
   }
   CsvOptions m;
   m.label = "1";
+  m.task = Task::Classification;  // 3 distinct integers in 4 rows: not inferred
   m.labels = LabelMode::Remap;
   const CsvImport c = import_csv(odd, m);
   CHECK(c.class_names == std::vector<std::string>{"-1", "9", "10"});
@@ -565,6 +575,7 @@ TEST_CASE("CSV import: invalid input is an InputError naming file, line and colu
   };
   CsvOptions o;
   o.label = "y";
+  o.task = Task::Classification;
   std::string p = write("a,b,y\n1,2,0\n3,oops,1\n");
   CHECK_THAT(input_error([&] { import_csv(p, o); }),
              Contains(p) && Contains("line 3") && Contains("column b") && Contains("'oops'"));
@@ -649,4 +660,115 @@ TEST_CASE("classification generator: seeded, shapes, separation, exact label noi
   bad = g;
   bad.label_noise = 2;
   CHECK_THAT(input_error([&] { generate_classification(bad); }), Contains("label_noise"));
+}
+
+TEST_CASE("CSV import: task inferred or asked for, pandas index dropped, labels 0..K-1, names",
+          "[import][csv][issue12]") {
+  TempDir t;
+  auto write = [&](const std::string& name, const std::string& text) {
+    const std::string p = t.file(name);
+    std::ofstream(p) << text;
+    return p;
+  };
+  // 12 rows: a real-valued target, few integer labels, many distinct integers, labels 1..3.
+  std::string real = "a,b,price\n", few = "a,b,cls\n", many = "a,b,age\n", one_based = "a,b,y\n";
+  for (int i = 0; i < 12; ++i) {
+    const std::string x = std::to_string(i) + "," + std::to_string(0.5 * i) + ",";
+    real += x + std::to_string(100.25 + i * 3.5) + "\n";
+    few += x + std::to_string(i % 3) + "\n";
+    many += x + std::to_string(20 + i) + "\n";
+    one_based += x + std::to_string(i % 3 + 1) + "\n";
+  }
+  CsvOptions o;
+
+  SECTION("inference: real numbers -> regression, few integers -> classification") {
+    o.label = "price";
+    const CsvImport r = import_csv(write("real.csv", real), o);
+    CHECK(r.task_inferred);
+    CHECK(r.data.task == Task::Regression);
+    CHECK(r.data.train.y(1) == 103.75);
+    REQUIRE_FALSE(r.messages.empty());
+    CHECK_THAT(r.messages.back(), Contains("regression") && Contains("real numbers"));
+    o.label = "cls";
+    const CsvImport c = import_csv(write("few.csv", few), o);
+    CHECK(c.data.task == Task::Classification);
+    CHECK(c.data.num_classes == 3);
+    CHECK_THAT(c.messages.back(), Contains("classification") && Contains("3 distinct"));
+  }
+  SECTION("ambiguous: many distinct integers -> asks for --task, never suggests remap") {
+    o.label = "age";
+    const std::string p = write("many.csv", many);
+    const std::string msg = input_error([&] { import_csv(p, o); });
+    CHECK_THAT(msg, Contains(p) && Contains("cannot infer --task") &&
+                        Contains("--task regression") && Contains("12 distinct integer values"));
+    CHECK_THAT(msg, !Contains("remap"));
+    o.task = Task::Regression;
+    CHECK(import_csv(p, o).data.train.y(11) == 31.0);
+  }
+  SECTION("a real-valued target as classification: hint --task regression, not remap") {
+    o.label = "price";
+    o.task = Task::Classification;
+    const std::string p = write("real.csv", real);
+    std::string msg = input_error([&] { import_csv(p, o); });
+    CHECK_THAT(msg, Contains("'100.250000' is not an integer class label") &&
+                        Contains("--task regression"));
+    CHECK_THAT(msg, !Contains("remap"));
+    o.labels = LabelMode::Remap;  // 12 distinct reals in 12 rows: not classes
+    msg = input_error([&] { import_csv(p, o); });
+    CHECK_THAT(msg, Contains("12 distinct real numbers") && Contains("--task regression"));
+  }
+  SECTION("labels 1..K: refused with the remap hint, never an empty class 0") {
+    o.label = "y";
+    const std::string p = write("one.csv", one_based);
+    CHECK_THAT(
+        input_error([&] { import_csv(p, o); }),
+        Contains(p) && Contains("label 0 of 0..3 never occurs") && Contains("--labels remap"));
+    o.labels = LabelMode::Remap;
+    const CsvImport r = import_csv(p, o);
+    CHECK(r.data.num_classes == 3);
+    CHECK(r.class_names == std::vector<std::string>{"1", "2", "3"});
+    o.labels = LabelMode::Validate;
+    o.num_classes = 4;  // explicit: the user says class 0 exists elsewhere
+    CHECK(import_csv(p, o).data.num_classes == 4);
+  }
+  SECTION("pandas index column (empty first header name) is dropped, with a message") {
+    std::string text = ",a,b,cls\n";
+    for (int i = 0; i < 6; ++i)
+      text +=
+          std::to_string(i) + "," + std::to_string(i * 2) + ",7," + std::to_string(i % 2) + "\n";
+    const std::string p = write("pandas.csv", text);
+    o.label = "cls";
+    const CsvImport r = import_csv(p, o);
+    CHECK(r.dropped_index_column);
+    CHECK(r.columns == std::vector<std::string>{"a", "b"});
+    REQUIRE(r.data.train.x.cols() == 2);
+    CHECK(r.data.train.x(5, 0) == 10.0);
+    CHECK_THAT(r.messages.front(), Contains("dropped column 0") && Contains("pandas"));
+    CHECK(r.data.provenance.at("param_dropped_index_column") == AttrValue{std::int64_t{1}});
+    o.label = "0";
+    CHECK_THAT(input_error([&] { import_csv(p, o); }), Contains("cannot be the label"));
+    // "Unnamed: 0" (pandas read_csv + to_csv) is the same index.
+    const std::string p2 = write("pandas2.csv", "Unnamed: 0" + text);
+    o.label = "cls";
+    CHECK(import_csv(p2, o).columns == std::vector<std::string>{"a", "b"});
+  }
+  SECTION("feature and class names and provenance are stored and read back") {
+    o.label = "cls";
+    o.test_fraction = 0.25;
+    o.seed = 42;
+    const std::string p = write("few.csv", few);
+    const CsvImport r = import_csv(p, o);
+    CHECK(r.data.feature_names == std::vector<std::string>{"a", "b"});
+    CHECK(r.data.class_names == std::vector<std::string>{"0", "1", "2"});
+    write_dataset(t.file("few.h5"), r.data);
+    const Dataset d = read_dataset(t.file("few.h5"));
+    CHECK(d.feature_names == r.data.feature_names);
+    CHECK(d.class_names == r.data.class_names);
+    CHECK(d.provenance.at("importer") == AttrValue{std::string("csv")});
+    CHECK(d.provenance.at("source") == AttrValue{p});
+    CHECK(d.provenance.at("seed") == AttrValue{std::int64_t{42}});
+    CHECK(d.provenance.at("param_label") == AttrValue{std::string("cls")});
+    CHECK(d.provenance.at("param_task") == AttrValue{std::string("classification")});
+    CHECK(d.provenance.at("param_test_fraction") == AttrValue{0.25});
+  }
 }

@@ -219,7 +219,7 @@ struct SerialEval {
 // (a) unbiasedness and bias
 // ---------------------------------------------------------------------------------------------
 
-TEST_CASE("softplus minibatch gradients are unbiased for grad F_rho; error ~ 1/sqrt(samples)",
+TEST_CASE("softplus minibatch gradients are unbiased for grad F_rho, error ~ 1/sqrt(samples)",
           "[solvers][unbiased]") {
   SerialEval serial;
   const DroRegression pr = convergence_instance();
@@ -612,7 +612,7 @@ TEST_CASE("blog experiment: softplus converges over a step-size window where sum
 // (d) determinism, (e) divergence, (f) options, (g) L-BFGS
 // ---------------------------------------------------------------------------------------------
 
-TEST_CASE("same seed gives bitwise identical runs; a different seed a different one",
+TEST_CASE("same seed gives bitwise identical runs, a different seed a different one",
           "[solvers][determinism]") {
   SerialEval serial;
   const DroRegression pr = convergence_instance();

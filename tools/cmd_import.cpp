@@ -128,22 +128,27 @@ int import_fashion_mnist_cmd(int argc, const char* const* argv) {
 int import_csv_cmd(int argc, const char* const* argv) {
   CsvOptions o;
   const CsvOptions def;
-  std::string input, out, task = "classification", header = name_of(kCsvHeaderNames, def.header),
-                          labels = name_of(kLabelModeNames, def.labels), delimiter = ",";
+  std::string input, out, task, header = name_of(kCsvHeaderNames, def.header),
+                                labels = name_of(kLabelModeNames, def.labels), delimiter = ",";
   bool force = false;
   po::options_description desc(
       "usage: lsekit import csv FILE.csv --out FILE.h5 --label COL [options]\n\n"
       "Imports a numeric CSV file (one sample per row; every column except the label is a\n"
       "feature and must hold finite numbers) as a classification or regression dataset.\n"
-      "Blank lines are skipped; fields may be double-quoted.\n\noptions");
+      "Blank lines are skipped; fields may be double-quoted. A first column without a name in\n"
+      "the header (the row index pandas writes) is dropped, with a message. Column and class\n"
+      "names are stored in /meta, the options and seed as root attributes.\n\noptions");
   desc.add_options()("help,h", "show this help")("input", po::value(&input),
                                                  "CSV file (positional)")(
       "out,o", po::value(&out), "file to write (required)")("force", po::bool_switch(&force),
                                                             "overwrite --out if it exists")(
       "label", po::value(&o.label), "label column: a header name or a 0-based index (required)")(
-      "task", po::value(&task)->default_value(task), "classification | regression")(
-      "header", po::value(&header)->default_value(header),
-      ("first row:" + choices(kCsvHeaderNames)).c_str())(
+      "task", po::value(&task),
+      "classification | regression (default: classification with --labels or "
+      "--num-classes, else inferred from the label column: labels 0..K-1 (or 1..K) -> "
+      "classification, real numbers -> regression, non-numeric -> classification; asks for "
+      "--task when it cannot tell)")("header", po::value(&header)->default_value(header),
+                                     ("first row:" + choices(kCsvHeaderNames)).c_str())(
       "delimiter", po::value(&delimiter)->default_value(delimiter),
       "field separator: one character, or 'tab'")(
       "labels", po::value(&labels)->default_value(labels),
@@ -168,8 +173,10 @@ int import_csv_cmd(int argc, const char* const* argv) {
     o.task = Task::Classification;
   else if (task == "regression")
     o.task = Task::Regression;
-  else
+  else if (!task.empty())
     throw InputError("--task: unknown value '" + task + "' (choose classification or regression)");
+  else if (!vm["labels"].defaulted() || !vm["num-classes"].defaulted())
+    o.task = Task::Classification;  // --labels and --num-classes only apply to classes
   o.header = enum_option(kCsvHeaderNames, header, "header");
   o.labels = enum_option(kLabelModeNames, labels, "labels");
   if (delimiter == "tab" || delimiter == "\\t") delimiter = "\t";
@@ -178,11 +185,13 @@ int import_csv_cmd(int argc, const char* const* argv) {
   o.delimiter = delimiter[0];
   check_output(out, force);
   const CsvImport imp = import_csv(input, o);
+  for (const auto& m : imp.messages)
+    std::fprintf(stderr, "lsekit import csv: %s: %s\n", input.c_str(), m.c_str());
   write_dataset(out, imp.data);
   print_summary(out, input.c_str(), imp.data);
   std::printf("  label column: %s%s\n", imp.label_column.c_str(),
               imp.had_header ? "" : " (no header row)");
-  if (o.task == Task::Classification && o.labels == LabelMode::Remap) {
+  if (imp.data.task == Task::Classification && o.labels == LabelMode::Remap) {
     std::printf("  classes:");
     for (std::size_t k = 0; k < imp.class_names.size(); ++k)
       std::printf(" %zu=%s", k, imp.class_names[k].c_str());

@@ -29,3 +29,35 @@ expect() {
   ok
 }
 no_file() { if [ -e "$1" ]; then bad "file $1 exists but must not"; else ok; fi; }
+
+# wait_for_file FILE PID [TIMEOUT_S]: for a run started in the background, waits until FILE
+# exists (returns 0) -- e.g. its first checkpoint, which proves the run is inside its step loop
+# and has its signal handlers installed -- or until the process PID has ended or TIMEOUT_S
+# seconds (default 300) have passed (returns 1). Signals are sent only after this returns 0,
+# never after a fixed sleep: a sleep is too short under load and too long on a fast machine.
+wait_for_file() {
+  local file="$1" pid="$2" deadline=$((SECONDS + ${3:-300}))
+  while [ ! -e "$file" ]; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      [ -e "$file" ]
+      return
+    fi
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.01
+  done
+}
+
+# wait_for_line FILE PATTERN PID [TIMEOUT_S]: like wait_for_file, until a line of FILE (the
+# background run's redirected stderr, e.g. its first progress line) matches the extended
+# regex PATTERN.
+wait_for_line() {
+  local file="$1" pattern="$2" pid="$3" deadline=$((SECONDS + ${4:-300}))
+  until grep -Eq -- "$pattern" "$file" 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      grep -Eq -- "$pattern" "$file" 2>/dev/null
+      return
+    fi
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.01
+  done
+}

@@ -47,11 +47,13 @@ killed_resume() {
     return
   }
   "$LSEKIT" solve "$input" --out "$name.run.h5" -q --checkpoint-every "$every" "$@" >/dev/null 2>&1 &
-  local pid=$! waited=0
-  while [ ! -f "$name.run.h5.checkpoint.h5" ] && kill -0 "$pid" 2>/dev/null && [ $waited -lt 6000 ]; do
-    sleep 0.01
-    waited=$((waited + 1))
-  done
+  local pid=$!
+  if ! wait_for_file "$name.run.h5.checkpoint.h5" "$pid"; then
+    kill -KILL "$pid" 2>/dev/null
+    { wait "$pid"; } 2>/dev/null
+    bad "$name: no checkpoint $name.run.h5.checkpoint.h5 appeared (exit $?): make the run longer"
+    return
+  fi
   kill -KILL "$pid" 2>/dev/null
   { wait "$pid"; } 2>/dev/null
   local rc=$?
@@ -77,28 +79,35 @@ killed_resume ot ot.h5 2000 --solver softplus --rho 1e-2 --batch 2 --atoms 8 --e
   --optimizer sgd --step 0.05
 
 # ---- SIGINT: status interrupted, exit 130, a checkpoint to resume from ----------------------
-args=(--solver biased-softmax --batch 1 --epochs 100 --eval-points 30)
+# SIGINT is sent once the first checkpoint (after 10 of 250 epochs) exists: the run is then in
+# its step loop with its handler installed and has ~96% of its work ahead (seconds, never a race).
+args=(--solver biased-softmax --batch 1 --epochs 250 --eval-points 30)
 "$LSEKIT" solve reg.h5 --out int.ref.h5 -q "${args[@]}" >/dev/null 2>&1
-"$LSEKIT" solve reg.h5 --out int.h5 -q --checkpoint-every 1000000 "${args[@]}" >int.log 2>&1 &
+"$LSEKIT" solve reg.h5 --out int.h5 -q --checkpoint-every 200000 "${args[@]}" >int.log 2>&1 &
 pid=$!
-sleep 0.5
-kill -INT "$pid"
-wait "$pid"
-rc=$?
-if [ "$rc" -eq 130 ] && grep -q "resume int.h5.checkpoint.h5" int.log &&
-  $PY -c "import h5py,sys; sys.exit(h5py.File('int.h5')['/'].attrs['status'] != 'interrupted')"; then
-  ok
-  expect 0 "wrote int.h5" -- "$LSEKIT" solve reg.h5 --out int.h5 --force -q --checkpoint-every 1000000 \
-    --resume int.h5.checkpoint.h5 "${args[@]}"
-  same int.ref.h5 int.h5
+if wait_for_file int.h5.checkpoint.h5 "$pid"; then
+  kill -INT "$pid"
+  wait "$pid"
+  rc=$?
+  if [ "$rc" -eq 130 ] && grep -q "resume int.h5.checkpoint.h5" int.log &&
+    $PY -c "import h5py,sys; sys.exit(h5py.File('int.h5')['/'].attrs['status'] != 'interrupted')"; then
+    ok
+    expect 0 "wrote int.h5" -- "$LSEKIT" solve reg.h5 --out int.h5 --force -q --checkpoint-every 200000 \
+      --resume int.h5.checkpoint.h5 "${args[@]}"
+    same int.ref.h5 int.h5
+  else
+    bad "SIGINT: exit $rc (want 130) or no checkpoint named :: $(cat int.log)"
+  fi
 else
-  bad "SIGINT: exit $rc (want 130) or no checkpoint named :: $(cat int.log)"
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  bad "SIGINT: no checkpoint int.h5.checkpoint.h5 appeared before the run ended :: $(cat int.log)"
 fi
 
 # ---- misuse --------------------------------------------------------------------------------
 "$LSEKIT" solve reg.h5 --out keep.h5 -q --checkpoint-every 100000 "${args[@]}" >/dev/null 2>&1 &
 pid=$!
-while [ ! -f keep.h5.checkpoint.h5 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+wait_for_file keep.h5.checkpoint.h5 "$pid" || bad "misuse: no checkpoint keep.h5.checkpoint.h5 appeared"
 kill -KILL "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 expect 2 "keep\.h5\.checkpoint\.h5.*another run.*step = 0\.02" -- "$LSEKIT" solve reg.h5 --out keep.h5 -q \
@@ -107,7 +116,7 @@ no_file keep.h5
 expect 2 "keep\.h5\.checkpoint\.h5 exists.*--resume" -- "$LSEKIT" solve reg.h5 --out keep.h5 -q \
   --checkpoint-every 100000 "${args[@]}"
 expect 2 "keep\.h5\.checkpoint\.h5.*another run.*solver" -- "$LSEKIT" solve reg.h5 --out keep.h5 -q \
-  --resume keep.h5.checkpoint.h5 --solver softplus --batch 1 --epochs 100 --eval-points 30
+  --resume keep.h5.checkpoint.h5 --solver softplus --batch 1 --epochs 250 --eval-points 30
 head -c 3000 keep.h5.checkpoint.h5 >trunc.checkpoint.h5
 expect 3 "trunc\.checkpoint\.h5" -- "$LSEKIT" solve reg.h5 --out trunc.h5 -q --resume trunc.checkpoint.h5 "${args[@]}"
 no_file trunc.h5

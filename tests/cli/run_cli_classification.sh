@@ -96,6 +96,75 @@ no_file o3.h5
 expect 3 "missing.csv" -- "$LSEKIT" import csv missing.csv --out o4.h5 --label y
 no_file o4.h5
 
+# ---- import csv keeps meaning (issue 12): --task inferred or asked for, pandas index dropped,
+# labels 1..K refused, names and provenance stored and shown -----------------------------------
+$PY - <<'PYEOF'
+import numpy as np
+rng = np.random.default_rng(3)
+with open("house.csv", "w") as f:  # as pandas' to_csv() writes it: an unnamed index column
+    f.write(",rooms,age,price\n")
+    for i in range(200):
+        f.write("%d,%d,%.3f,%.4f\n" % (i, rng.integers(1, 8), rng.uniform(0, 50), rng.normal(300, 80)))
+with open("ages.csv", "w") as f:  # an integer target with 70 distinct values: ambiguous
+    f.write("x1,x2,age\n")
+    for i in range(200):
+        f.write("%.4f,%.4f,%d\n" % (rng.normal(), rng.normal(), 18 + i % 70))
+with open("onebased.csv", "w") as f:  # labels 1..3
+    f.write("x1,x2,grade\n")
+    for i in range(60):
+        f.write("%.4f,%.4f,%d\n" % (rng.normal(), rng.normal(), 1 + i % 3))
+PYEOF
+expect 0 "wrote house.h5: house.csv, regression, 200 x 2 train" -- \
+  "$LSEKIT" import csv house.csv --out house.h5 --label price
+expect 0 "house.csv: dropped column 0 \(no name in the header\): a pandas row index" -- \
+  "$LSEKIT" import csv house.csv --out house.h5 --label price --force
+expect 0 "task: regression \(label column price holds real numbers" -- \
+  "$LSEKIT" import csv house.csv --out house.h5 --label price --force
+# A real-valued target as classification, and an ambiguous integer target: the hint is --task
+# regression, never --labels remap (which would make a class per value).
+no_remap_hint() {  # no_remap_hint PATTERN -- command...: exit 2, matches PATTERN, no "remap"
+  local pattern="$1" out
+  shift 2
+  out="$("$@" 2>&1)"
+  if [ $? -eq 2 ] && grep -Eq -- "$pattern" <<<"$out" && ! grep -q remap <<<"$out"; then
+    ok
+  else
+    bad "want exit 2, /$pattern/ and no remap hint: $* :: $out"
+  fi
+}
+no_remap_hint "house.csv.*'[0-9.]+' is not an integer class label.*--task regression" -- \
+  "$LSEKIT" import csv house.csv --out o5.h5 --label price --task classification
+no_file o5.h5
+no_remap_hint "ages.csv: cannot infer --task.*70 distinct integer values \\(18..87\\).*--task regression" -- \
+  "$LSEKIT" import csv ages.csv --out o6.h5 --label age
+no_file o6.h5
+expect 0 "wrote ages.h5: ages.csv, regression" -- "$LSEKIT" import csv ages.csv --out ages.h5 --label age \
+  --task regression
+expect 2 "onebased.csv: label column grade: label 0 of 0..3 never occurs.*--labels remap" -- \
+  "$LSEKIT" import csv onebased.csv --out o7.h5 --label grade
+no_file o7.h5
+expect 0 "0=1 1=2 2=3" -- "$LSEKIT" import csv onebased.csv --out onebased.h5 --label grade --labels remap
+expect 0 '/meta/feature_names +string +\(2,\) += "rooms", "age"' -- "$LSEKIT" info house.h5
+expect 0 '@importer +"csv"' -- "$LSEKIT" info house.h5
+expect 0 '/meta/class_names +string +\(3,\) += "cat", "dog", "owl"' -- "$LSEKIT" info csv.h5
+expect 0 '@generator +"classification"' -- "$LSEKIT" info cls.h5
+pycheck "h5py reads names and provenance with no custom code" <<'PYEOF'
+import h5py
+h = h5py.File("house.h5", "r")
+assert list(h["/meta/feature_names"].asstr()[()]) == ["rooms", "age"], h["/meta/feature_names"][()]
+a = dict(h.attrs)
+assert a["importer"] == "csv" and a["source"] == "house.csv" and a["param_label"] == "price", a
+assert a["param_task"] == "regression" and a["param_task_inferred"] == 1, a
+assert a["param_dropped_index_column"] == 1 and a["seed"] == 1, a
+c = h5py.File("csv.h5", "r")
+assert list(c["/meta/class_names"].asstr()[()]) == ["cat", "dog", "owl"]
+assert list(c["/meta/feature_names"].asstr()[()]) == ["f1", "f2", "f3"]
+assert c.attrs["param_labels"] == "remap" and c.attrs["seed"] == 2 and c.attrs["param_test_fraction"] == 0.25
+g = h5py.File("cls.h5", "r").attrs
+assert g["generator"] == "classification" and g["seed"] == 4 and g["param_n"] == 400, dict(g)
+assert g["param_classes"] == 3 and g["param_noise"] == 0.1 and g["param_separation"] == 3.0, dict(g)
+PYEOF
+
 # ---- import fashion-mnist (small IDX files written here) ---------------------------------------
 mkdir -p fmnist
 $PY - <<'PYEOF'
@@ -179,6 +248,7 @@ f = copy("label_range.h5"); y = f["/train/y"][:]; y[17] = 3; f["/train/y"][...] 
 f = copy("neg_label.h5"); y = f["/test/y"][:]; y[2] = -1; f["/test/y"][...] = y; f.close()
 f = copy("nan_x.h5"); X = f["/train/X"][:]; X[5, 2] = np.inf; f["/train/X"][...] = X; f.close()
 f = copy("float_y.h5"); y = f["/train/y"][:]; del f["/train/y"]; f["/train/y"] = y.astype(np.float64); f.close()
+f = copy("half_y.h5"); y = f["/train/y"][:]; del f["/train/y"]; f["/train/y"] = y + 0.5; f.close()
 f = copy("k4.h5"); f.attrs["num_classes"] = 4; f.close()
 f = copy("k1.h5"); f.attrs["num_classes"] = 1; f.close()
 PYEOF
@@ -189,8 +259,11 @@ expect 2 "neg_label.h5.*/test/y.*label -1" -- "$LSEKIT" solve neg_label.h5 --out
 no_file b2.h5
 expect 2 "nan_x.h5.*/train/X.*non-finite" -- "$LSEKIT" solve nan_x.h5 --out b3.h5 -q
 no_file b3.h5
-expect 2 "float_y.h5.*/train/y.*int" -- "$LSEKIT" solve float_y.h5 --out b4.h5 -q
-no_file b4.h5
+# float64 labels holding integers (what numpy gives after arithmetic) are read as int64.
+expect 0 "wrote b4.h5" -- "$LSEKIT" solve float_y.h5 --out b4.h5 -q
+expect 2 "half_y.h5.*/train/y.*label at row 0 is [0-9.]+5, not an integer" -- \
+  "$LSEKIT" solve half_y.h5 --out b4h.h5 -q
+no_file b4h.h5
 expect 2 "k1.h5.*num_classes" -- "$LSEKIT" solve k1.h5 --out b5.h5 -q
 no_file b5.h5
 # K mismatch: a 3-class result evaluated on a 4-class dataset.

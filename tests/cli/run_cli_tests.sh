@@ -87,6 +87,7 @@ f = copy("wrong_shape.h5"); y = f["/train/y"][:]; del f["/train/y"]; f["/train/y
 f = copy("nan_x.h5"); X = f["/train/X"][:]; X[3, 1] = np.nan; f["/train/X"][...] = X; f.close()
 f = copy("bad_format.h5"); f.attrs["format"] = "something-else"; f.close()
 f = copy("f32.h5"); X = f["/train/X"][:]; del f["/train/X"]; f["/train/X"] = X.astype(np.float32); f.close()
+f = copy("f32_nan.h5"); X = f["/train/X"][:].astype(np.float32); X[4, 2] = np.nan; del f["/train/X"]; f["/train/X"] = X; f.close()
 PYEOF
 printf 'not an hdf5 file' > text.h5
 expect 2 "missing_x.h5.*/train/X" -- "$LSEKIT" solve missing_x.h5 --out o1.h5 -q
@@ -97,8 +98,14 @@ expect 2 "nan_x.h5.*/train/X.*(non-finite|NaN)" -- "$LSEKIT" solve nan_x.h5 --ou
 no_file o3.h5
 expect 2 "bad_format.h5.*format" -- "$LSEKIT" solve bad_format.h5 --out o4.h5 -q
 no_file o4.h5
-expect 2 "f32.h5.*/train/X" -- "$LSEKIT" solve f32.h5 --out o5.h5 -q
-no_file o5.h5
+# float32 X (what numpy/pandas often write) is read and converted to float64 (issue 12);
+# its non-finite values are refused like float64 ones.
+expect 0 "wrote o5.h5" -- "$LSEKIT" solve f32.h5 --out o5.h5 -q
+expect 2 "f32_nan.h5.*/train/X.*non-finite value at row 4, column 2" -- "$LSEKIT" solve f32_nan.h5 --out o5n.h5 -q
+no_file o5n.h5
+expect 0 '@generator +"regression"' -- "$LSEKIT" info reg.h5
+expect 0 '@param_n +500' -- "$LSEKIT" info reg.h5
+expect 0 '@seed +3' -- "$LSEKIT" info reg.h5
 expect 2 "reg.h5.*--lambda" -- "$LSEKIT" solve reg.h5 --lambda 0 --out o6.h5 -q
 no_file o6.h5
 expect 2 "reg.h5.*--lambda" -- "$LSEKIT" solve reg.h5 --lambda -1 --out o7.h5 -q
