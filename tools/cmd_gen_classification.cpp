@@ -23,7 +23,7 @@ int cmd_gen_classification(int argc, const char* const* argv) {
       "(so two means are `separation` within-class sds apart on average). Optional uniform\n"
       "label noise on the training split (exact count; /train/y_clean keeps the true labels).\n\n"
       "options");
-  desc.add_options()("help,h", "show this help")(
+  desc.add_options()("help,h", "show this help")("config", po::value<std::string>(), "read further options from FILE (key = value lines)")(
       "out,o", po::value(&out), "file to write (required)")("force", po::bool_switch(&force),
                                                             "overwrite --out if it exists")(
       "n", po::value(&g.n)->default_value(def.n), "training samples")(

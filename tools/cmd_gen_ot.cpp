@@ -22,7 +22,7 @@ int cmd_gen_ot(int argc, const char* const* argv) {
       "training and --n-test held-out samples; target = --m atoms drawn likewise from another\n"
       "mixture, weights uniform or Dirichlet(alpha). Cost |x - y|^2, temperature --epsilon.\n\n"
       "options");
-  desc.add_options()("help,h", "show this help")(
+  desc.add_options()("help,h", "show this help")("config", po::value<std::string>(), "read further options from FILE (key = value lines)")(
       "out,o", po::value(&out), "file to write (required)")("force", po::bool_switch(&force),
                                                             "overwrite --out if it exists")(
       "n", po::value(&g.n)->default_value(def.n), "training source samples")(
