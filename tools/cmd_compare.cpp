@@ -363,7 +363,7 @@ int cmd_compare(int argc, const char* const* argv) {
             ++done;
             if (!quiet) {
               const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-              std::fprintf(stderr, "[%ld/%ld] %-16s step %-8g seed %-3llu %-10s F = %-14.10g ETA %.0fs\n", done,
+              std::fprintf(stderr, "[%ld/%ld] %-16s step %-8g seed %-3llu %-16s F = %-14.10g ETA %.0fs\n", done,
                            total, label(configs[r.config], true).c_str(), r.opt.step,
                            static_cast<unsigned long long>(r.opt.seed), status_name(r.result.status),
                            r.result.objective, wall * static_cast<double>(total - done) / static_cast<double>(done));
@@ -505,7 +505,8 @@ int cmd_compare(int argc, const char* const* argv) {
         std::printf("\n%s: %s, ", input.c_str(), T::kName);
         if (vary.lambda) std::printf("%s in {%s}", tname.c_str(), lambda_list.c_str());
         else std::printf("%s = %g", tname.c_str(), first.problem().temperature());
-        std::printf(", l2 = %g, %ld runs", pb.l2, total);
+        if (!std::is_same_v<T, OtTask>) std::printf(", l2 = %g", pb.l2);
+        std::printf(", %ld runs", total);
         if (interrupted) std::printf(" (interrupted: %ld written, %ld never started)", written, total - written);
         std::printf("\n");
         long count[4] = {0, 0, 0, 0};

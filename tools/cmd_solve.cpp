@@ -122,6 +122,12 @@ int cmd_solve(int argc, const char* const* argv) {
           throw InputError(input + ": " + why + " (" + task.kName + ")");
         Recorder rec(task, !quiet);
         rec.set_tolerances(opt.tol, opt.gtol);
+        {
+          const long pool = P::kBatchOverGroups ? p.num_groups() : p.num_items();
+          rec.set_budget_epochs(opt.steps > 0 ? static_cast<double>(opt.steps) * static_cast<double>(opt.batch) /
+                                                    static_cast<double>(pool)
+                                              : opt.epochs);
+        }
         RunInfo info{command_line(argc + 1, argv - 1), input, task.kName, task.temperature_name(),
                      p.temperature(), pb.l2, nthreads, pb.init};
         const std::string fingerprint =
@@ -131,7 +137,7 @@ int cmd_solve(int argc, const char* const* argv) {
           saved = read_checkpoint(resume);
           check_fingerprint(resume, saved.fingerprint, fingerprint);
           rec.restore_rows(saved.rows);
-          rec.resume_from(saved.state.step);
+          rec.resume_from(saved.state);
         }
         if (checkpoint_every > 0) {
           rec.checkpoint_sink = [&](const SolverState& st, const std::vector<TraceMetrics>& rows) {

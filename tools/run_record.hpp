@@ -34,8 +34,13 @@ class Recorder : public Observer {
 
   /// The tolerances the run stops at, shown beside the full-batch solvers' progress.
   void set_tolerances(double tol, double gtol) { tol_ = tol, gtol_ = gtol; }
+  /// The run's budget in epochs (stochastic runs), to show the epoch between trace rows.
+  void set_budget_epochs(double epochs) { budget_epochs_ = epochs; }
   /// Resuming at `step`: the ETA counts only the steps done since (at this session's pace).
-  void resume_from(long step) { start_step_ = step; }
+  void resume_from(const SolverState& st) {
+    start_step_ = st.step;
+    if (!st.trace.empty()) last_ = st.trace.back(), have_row_ = true;
+  }
 
   Action on_trace(const TracePoint& row, const Vec& theta, long total_steps) override {
     rows_.emplace_back(row.step, task_.trace_metrics(theta));
@@ -70,8 +75,9 @@ class Recorder : public Observer {
       const long done = step - start_step_;
       double eta = 0.0;
       if (done > 0) eta = wall * static_cast<double>(total_steps - step) / static_cast<double>(done);
-      const double epoch = last_.step > 0 ? last_.epoch * static_cast<double>(step) / static_cast<double>(last_.step)
-                                          : last_.epoch;
+      const double epoch = budget_epochs_ > 0.0 ? budget_epochs_ * static_cast<double>(step) / static_cast<double>(total_steps)
+                           : last_.step > 0 ? last_.epoch * static_cast<double>(step) / static_cast<double>(last_.step)
+                                            : last_.epoch;
       std::fprintf(stderr, "%s step %ld/%ld  epoch %.2f  F = %.10g (step %ld)  time %.1fs  ETA %.1fs\n",
                    label_.c_str(), step, total_steps, epoch, last_.objective, last_.step, wall, eta);
     } else {
@@ -97,6 +103,7 @@ class Recorder : public Observer {
   bool printed_ = false;
   double tol_ = 0.0, gtol_ = 0.0;
   long start_step_ = 0;
+  double budget_epochs_ = 0.0;
   TracePoint last_;
   bool have_row_ = false;
   std::vector<TraceMetrics> rows_;

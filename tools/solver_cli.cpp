@@ -283,6 +283,7 @@ struct Applicability {
   const char* option;
   std::function<bool(const ApplyContext&)> applies;
   const char* reason;  // why it does not apply (completes "--X does not apply: ...")
+  const char* reason_svrg = nullptr;  // the reason when the runs use variance reduction
 };
 
 bool stochastic(const ApplyContext& c) { return c.solver != SolverKind::Full; }
@@ -312,30 +313,35 @@ const std::vector<Applicability>& applicability_table() {
       {"rho-kappa", [](const ApplyContext& c) { return c.solver == SolverKind::Softplus; },
        "it sets softplus's adaptive rho (--solver softplus only)"},
       {"step", own_step_rule,
-       "there is no step size: full uses L-BFGS/Sinkhorn (give --optimizer sgd|nesterov|adam), "
-       "SVRG derives its own step"},
+       "full uses L-BFGS/Sinkhorn, which take no step size (give --optimizer sgd|nesterov|adam for "
+       "full-batch gradient steps)",
+       "SVRG derives its own step from the data (pass --variance-reduction none to use --step)"},
       {"epochs", [](const ApplyContext& c) { return stochastic(c) || step_rule(c); },
        "full with L-BFGS/Sinkhorn stops on --gtol/--max-iter, not on epochs"},
       {"steps", [](const ApplyContext& c) { return stochastic(c) || step_rule(c); },
        "full with L-BFGS/Sinkhorn stops on --gtol/--max-iter, not on a step count"},
-      {"schedule", own_step_rule,
-       "there is no step-size schedule: full uses L-BFGS/Sinkhorn, SVRG derives its own step"},
-      {"decay-k0", own_step_rule,
-       "there is no step-size schedule: full uses L-BFGS/Sinkhorn, SVRG derives its own step"},
+      {"schedule", own_step_rule, "full uses L-BFGS/Sinkhorn, which have no step-size schedule",
+       "SVRG derives its own step from the data (pass --variance-reduction none to use --schedule)"},
+      {"decay-k0", own_step_rule, "full uses L-BFGS/Sinkhorn, which have no step-size schedule",
+       "SVRG derives its own step from the data (pass --variance-reduction none to use --decay-k0)"},
       {"optimizer", [](const ApplyContext& c) { return !c.variance_reduction; },
        "variance reduction (SVRG) uses its own step rule; pass --variance-reduction none to use --optimizer"},
       {"momentum", [](const ApplyContext& c) { return own_step_rule(c) && c.optimizer == OptimizerKind::Nesterov; },
-       "it is the Nesterov momentum (--optimizer nesterov only, no variance reduction)"},
+       "it is the Nesterov momentum (--optimizer nesterov only)",
+       "SVRG uses its own step rule (pass --variance-reduction none to use --momentum)"},
       {"beta1", [](const ApplyContext& c) { return own_step_rule(c) && c.optimizer == OptimizerKind::Adam; },
-       "it is an Adam parameter (--optimizer adam only, no variance reduction)"},
+       "it is an Adam parameter (--optimizer adam only)",
+       "SVRG uses its own step rule (pass --variance-reduction none to use Adam)"},
       {"beta2", [](const ApplyContext& c) { return own_step_rule(c) && c.optimizer == OptimizerKind::Adam; },
-       "it is an Adam parameter (--optimizer adam only, no variance reduction)"},
+       "it is an Adam parameter (--optimizer adam only)",
+       "SVRG uses its own step rule (pass --variance-reduction none to use Adam)"},
       {"batch", stochastic, "full uses every sample at every step"},
       {"sampling", stochastic, "full uses every sample at every step"},
       {"average", stochastic, "iterate averaging applies to the stochastic solvers"},
       {"average-from", stochastic, "iterate averaging applies to the stochastic solvers"},
       {"clip", [](const ApplyContext& c) { return stochastic(c) && !c.variance_reduction; },
-       "gradient clipping applies to the stochastic solvers' own step rule"},
+       "gradient clipping applies to the stochastic solvers",
+       "SVRG safeguards its own step (pass --variance-reduction none to use --clip)"},
       {"variance-reduction", stochastic, "full uses exact gradients (nothing to reduce)"},
       {"eval-points", stochastic, "full records every iteration"},
       {"gtol", full_quasi_newton, "it is the L-BFGS/Sinkhorn tolerance of --solver full; use --tol"},
@@ -364,9 +370,11 @@ void check_applicable(const po::variables_map& vm, const std::vector<ApplyContex
     if (!vm.count(a.option) || vm[a.option].defaulted()) continue;
     bool any = false;
     for (const auto& c : runs) any = any || a.applies(c);
-    if (!any)
+    if (!any) {
+      const char* why = a.reason_svrg && runs.front().variance_reduction ? a.reason_svrg : a.reason;
       throw InputError(std::string("--") + a.option + " does not apply to " + input + " (" + describe(runs.front()) +
-                       (runs.size() > 1 ? ", and to none of the other runs" : "") + "): " + a.reason);
+                       (runs.size() > 1 ? ", nor to any other run of the grid" : "") + "): " + why);
+    }
   }
 }
 

@@ -231,7 +231,7 @@ def main():
             scored.append((np.median(finals), st))
         return min(scored)[1]
 
-    def curve(ax, rs, xkey, ykey, lab, transform, with_step):
+    def curve(ax, rs, xkey, ykey, lab, transform, with_step, log_y=True):
         """Median over the runs of one group at its best step with a min-max band; positive
         values only (log axes). Returns True when a band was drawn."""
         if not rs:
@@ -244,7 +244,7 @@ def main():
         x = np.median(np.vstack([r["trace"][xkey][:n] for r in sel]), axis=0)
         y = np.vstack([transform(r["trace"][ykey][:n]) for r in sel])
         med = np.median(y, axis=0)
-        keep = (x > 0) & np.isfinite(med) & (med > 0)
+        keep = (x > 0) & np.isfinite(med) & ((med > 0) if log_y else True)
         if not np.any(keep):
             return False
         color, marker, ls = style[lab]
@@ -254,16 +254,19 @@ def main():
                 label=text_lab)
         if len(sel) > 1:
             lo, hi = y.min(axis=0), y.max(axis=0)
-            ok = keep & (lo > 0)
+            ok = keep & ((lo > 0) if log_y else True)
             ax.fill_between(x[ok], lo[ok], hi[ok], color=color, alpha=0.18, lw=0)
             return True
         return False
 
-    def finish(ax, banded, nseeds):
+    def finish(ax, banded, nseeds, diverged=False):
         handles, labels = ax.get_legend_handles_labels()
         if banded:
             handles.append(Patch(color="gray", alpha=0.3))
             labels.append(f"band: min–max over {nseeds} seeds (line: median)")
+        if diverged:
+            handles.append(Line2D([], [], color="gray", marker="x", ls="none", mew=2))
+            labels.append("x (top edge): a run diverged at this step size")
         if handles:
             ax.legend(handles, labels, fontsize=8)
         ax.grid(alpha=0.3, which="both")
@@ -281,9 +284,10 @@ def main():
         for ax, (temp, groups, f_star) in zip(axes[0], panels):
             banded = False
             for lab, rs in groups.items():
-                banded |= curve(ax, rs, xkey, "objective", lab, gap(f_star), True)
+                banded |= curve(ax, rs, xkey, "objective", lab, gap(f_star), True, f_star is not None)
             ax.set_xscale("log")
-            ax.set_yscale("log")
+            if f_star is not None:  # F itself may be negative (OT): linear without F*
+                ax.set_yscale("log")
             ax.set_xlabel(xlabel)
             ax.set_ylabel("F − F*  (F* from full, L-BFGS)" if f_star is not None else "exact objective F")
             ax.set_title(title_of(temp), fontsize=9)
@@ -311,18 +315,18 @@ def main():
                 if len({r["seed"] for r in rs}) > 1:
                     ax.fill_between(steps, lo, hi, color=color, alpha=0.18, lw=0)
                     banded = True
-                finite = [h for h in hi + med if np.isfinite(h)]
-                ys = max(finite) * 2 if finite else 1.0
+                # Diverged: an x on the top edge of the axes at that step size.
                 for st, d in zip(steps, div):
                     if d:
                         any_div = True
-                        ax.plot([st], [ys], marker="x", color=color, ms=8, mew=2, ls="none")
+                        ax.plot([st], [0.97], marker="x", color=color, ms=9, mew=2, ls="none",
+                                transform=ax.get_xaxis_transform(), clip_on=False)
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_xlabel("step size")
             ax.set_ylabel("final F − F*" if f_star is not None else "final exact objective F")
-            ax.set_title(title_of(temp) + ("\n(x: a run diverged at this step size)" if any_div else ""), fontsize=9)
-            finish(ax, banded, nseeds)
+            ax.set_title(title_of(temp) + ("\n(x: diverged)" if any_div else ""), fontsize=9)
+            finish(ax, banded, nseeds, any_div)
         save(fig, "step_robustness")
 
     if classification and any("test_acc" in r["trace"] for r in runs):
@@ -333,7 +337,7 @@ def main():
                 ax = axes[row][col]
                 banded = False
                 for lab, rs in groups.items():
-                    banded |= curve(ax, rs, "work", key, lab, lambda v: v, True)
+                    banded |= curve(ax, rs, "work", key, lab, lambda v: v, True, False)
                 ax.set_xscale("log")
                 ax.set_xlabel(work_label)
                 ax.set_ylabel(ylabel)
