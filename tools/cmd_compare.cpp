@@ -437,7 +437,8 @@ int cmd_compare(int argc, const char* const* argv) {
           s_steps.push_back(r.result.steps);
           s_batch.push_back(r.opt.batch);
           s_atoms.push_back(r.opt.atoms);
-          s_step.push_back(r.opt.step);
+          // The L-BFGS reference takes no step size (nor batch, optimizer rule or seed axis).
+          s_step.push_back(configs[r.config].reference ? std::nan("") : r.opt.step);
           s_obj.push_back(r.result.objective);
           s_gap.push_back(r.result.objective - fstar[r.task]);
           s_time.push_back(r.result.time_s);

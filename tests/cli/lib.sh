@@ -29,3 +29,23 @@ expect() {
   ok
 }
 no_file() { if [ -e "$1" ]; then bad "file $1 exists but must not"; else ok; fi; }
+
+# as_other CMD...: runs CMD as an unprivileged user (nobody) when the tests run as root, who can
+# write anywhere, so that "permission denied" can be tested; as the user otherwise.
+as_other() {
+  if [ "$(id -u)" -eq 0 ]; then setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; else "$@"; fi
+}
+# wait_for FILE PATTERN PID: waits (up to 120 s) until FILE has a line matching PATTERN -- the
+# process reports it is ready -- or PID has ended. Returns 0 when the line appeared.
+wait_for() {
+  local file="$1" pattern="$2" pid="$3" i=0
+  while [ $i -lt 12000 ]; do
+    grep -Eq -- "$pattern" "$file" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || { grep -Eq -- "$pattern" "$file" 2>/dev/null; return; }
+    sleep 0.01
+    i=$((i + 1))
+  done
+  return 1
+}
+# no_match PATTERN TEXT: TEXT must not match PATTERN (extended regex).
+no_match() { if grep -Eq -- "$1" <<<"$2"; then bad "output matches /$1/ but must not :: $2"; else ok; fi; }
