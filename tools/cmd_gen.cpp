@@ -53,7 +53,7 @@ int gen_regression(int argc, const char* const* argv) {
   if (!(g.corr > -1.0 && g.corr < 1.0)) throw InputError("--corr must be in (-1, 1)");
   check_output(out, force);
   const Dataset d = generate_regression(g);
-  write_dataset(out, d);
+  write_plainly(out, [&] { write_dataset(out, d); });
   std::printf("wrote %s: regression, %ld x %ld train, %ld test, seed %llu\n", out.c_str(),
               static_cast<long>(d.train.x.rows()), static_cast<long>(d.train.x.cols()),
               d.test ? static_cast<long>(d.test->x.rows()) : 0L,

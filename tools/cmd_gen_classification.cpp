@@ -53,7 +53,7 @@ int cmd_gen_classification(int argc, const char* const* argv) {
     throw InputError("--noise must be in [0, 1]");
   check_output(out, force);
   const Dataset d = generate_classification(g);
-  write_dataset(out, d);
+  write_plainly(out, [&] { write_dataset(out, d); });
   std::printf("wrote %s: classification, %ld x %ld train, %ld test, %ld classes, seed %llu\n",
               out.c_str(), static_cast<long>(d.train.x.rows()), static_cast<long>(d.train.x.cols()),
               d.test ? static_cast<long>(d.test->x.rows()) : 0L, g.num_classes,

@@ -59,7 +59,7 @@ int cmd_gen_ot(int argc, const char* const* argv) {
   if (g.components < 1) throw InputError("--components must be >= 1");
   check_output(out, force);
   const OtInstance inst = generate_ot(g);
-  write_ot_instance(out, inst);
+  write_plainly(out, [&] { write_ot_instance(out, inst); });
   std::printf(
       "wrote %s: entropic OT, %ld x %ld source (+ %ld held-out), %ld atoms (%s), "
       "epsilon %g, seed %llu\n",

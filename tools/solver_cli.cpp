@@ -230,9 +230,13 @@ void check_output(const std::string& out, bool force, const char* option) {
 }
 
 void write_output(const std::string& out, const H5Doc& doc) {
+  write_plainly(out, [&] { write_h5doc(out, doc, true); });
+}
+
+void write_plainly(const std::string& out, const std::function<void()>& write) {
   try {
     check_writable(out);  // the directory may have changed during the run
-    write_h5doc(out, doc, true);
+    write();
   } catch (const IoError& e) {
     const std::string what = e.what();
     if (what.rfind("cannot write " + out + ":", 0) == 0) throw;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,8 @@ void check_writable(const std::string& path);
 /// Writes `doc` to `out` atomically; any failure becomes IoError("cannot write OUT: reason")
 /// with no temporary file name and no HDF5 error stack.
 void write_output(const std::string& out, const H5Doc& doc);
+/// Runs `write` (which writes `out`), turning any IoError into that same plain message.
+void write_plainly(const std::string& out, const std::function<void()>& write);
 
 /// What the options apply to: the problem kind and one solver configuration.
 struct ApplyContext {

@@ -21,6 +21,7 @@ Exit 2 for a file that is not an lsekit result or existing plots without --force
 """
 import argparse
 import os
+import signal
 import sys
 from collections import defaultdict
 
@@ -249,13 +250,16 @@ def main():
             return False
         color, marker, ls = style[lab]
         text_lab = lab if is_full(sel[0]) or not with_step else f"{lab} (step {best:g})"
+        # Markers on every `every`-th point, shifted per label: curves that overlap (sumexp and
+        # variational-log often do) still show each solver's own markers.
         every = max(1, int(keep.sum()) // 8)
-        ax.plot(x[keep], med[keep], color=color, ls=ls, marker=marker, ms=4, markevery=every, lw=1.5,
-                label=text_lab)
+        offset = (list(style).index(lab) * max(1, every // 3)) % every
+        ax.plot(x[keep], med[keep], color=color, ls=ls, marker=marker, ms=4.5, markevery=(offset, every), lw=1.5,
+                label=text_lab, zorder=3)
         if len(sel) > 1:
             lo, hi = y.min(axis=0), y.max(axis=0)
             ok = keep & ((lo > 0) if log_y else True)
-            ax.fill_between(x[ok], lo[ok], hi[ok], color=color, alpha=0.18, lw=0)
+            ax.fill_between(x[ok], lo[ok], hi[ok], color=color, alpha=0.12, lw=0, zorder=1)
             return True
         return False
 
@@ -266,9 +270,9 @@ def main():
             labels.append(f"band: min–max over {nseeds} seeds (line: median)")
         if diverged:
             handles.append(Line2D([], [], color="gray", marker="x", ls="none", mew=2))
-            labels.append("x (top edge): a run diverged at this step size")
-        if handles:
-            ax.legend(handles, labels, fontsize=8)
+            labels.append("x (top, in the solver's colour): a run diverged at this step size")
+        if handles:  # outside the axes: a legend never hides data
+            ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
         ax.grid(alpha=0.3, which="both")
 
     nseeds = max(len({r["seed"] for r in g}) for _, groups, _ in panels for g in groups.values())
@@ -297,7 +301,7 @@ def main():
     if any(len({r["step"] for r in rs if not is_full(r)}) >= 2 for _, groups, _ in panels for rs in groups.values()):
         fig, axes = figure()
         for ax, (temp, groups, f_star) in zip(axes[0], panels):
-            any_div, banded = False, False
+            any_div, banded, ndiv = False, False, 0
             for lab, rs in groups.items():
                 steps = sorted({r["step"] for r in rs})
                 if len(steps) < 2 or is_full(rs[0]):
@@ -315,12 +319,15 @@ def main():
                 if len({r["seed"] for r in rs}) > 1:
                     ax.fill_between(steps, lo, hi, color=color, alpha=0.18, lw=0)
                     banded = True
-                # Diverged: an x on the top edge of the axes at that step size.
-                for st, d in zip(steps, div):
-                    if d:
-                        any_div = True
-                        ax.plot([st], [0.97], marker="x", color=color, ms=9, mew=2, ls="none",
-                                transform=ax.get_xaxis_transform(), clip_on=False)
+                # Diverged: an x near the top edge of the axes at that step size, one row per solver
+                # so that solvers diverging at the same step size stay visible.
+                if any(div):
+                    for st, d in zip(steps, div):
+                        if d:
+                            ax.plot([st], [0.96 - 0.05 * ndiv], marker="x", color=color, ms=8, mew=2, ls="none",
+                                    transform=ax.get_xaxis_transform(), clip_on=False)
+                    any_div = True
+                    ndiv += 1
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_xlabel("step size")
@@ -365,4 +372,5 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `lsekit plot F | head`: no traceback
     main()
