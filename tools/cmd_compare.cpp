@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -339,6 +340,28 @@ int cmd_compare(int argc, const char* const* argv) {
         };
 
         const auto t0 = std::chrono::steady_clock::now();
+        // Between run completions, a line about every 5 s with the runs in progress (steps done),
+        // so that long runs never leave the terminal silent.
+        std::vector<std::atomic<long>> run_step(runs.size()), run_total(runs.size());
+        std::vector<std::atomic<char>> running(runs.size());
+        std::atomic<double> last_line{0.0};
+        auto heartbeat = [&](long done_runs) {
+          const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          double prev = last_line.load();
+          if (wall - prev < 5.0 || !last_line.compare_exchange_strong(prev, wall)) return;
+          std::string s;
+          for (size_t j = 0; j < runs.size(); ++j) {
+            if (!running[j].load()) continue;
+            char b[80];
+            const long st = run_step[j].load(), tot = run_total[j].load();
+            if (tot > 0) std::snprintf(b, sizeof b, "  %04zu %.0f%%", j, 100.0 * static_cast<double>(st) / static_cast<double>(tot));
+            else std::snprintf(b, sizeof b, "  %04zu iteration %ld", j, st);
+            s += b;
+          }
+#pragma omp critical(compare_progress)
+          std::fprintf(stderr, "[%ld/%ld done, %.0fs] running:%s\n", done_runs, static_cast<long>(runs.size()), wall,
+                       s.c_str());
+        };
         long done = 0;
         const long total = static_cast<long>(runs.size());
         // Each run is single-threaded (nested OpenMP is off), so results do not depend
@@ -351,15 +374,27 @@ int cmd_compare(int argc, const char* const* argv) {
           r.started = true;
           try {
             Recorder rec(tk, false);
+            running[i].store(1);
+            if (!quiet)
+              rec.progress_sink = [&, i](long step, long total_steps) {
+                run_step[i].store(step);
+                run_total[i].store(total_steps);
+                long d;
+#pragma omp atomic read
+                d = done;
+                heartbeat(d);
+              };
             r.result = solve(tk.problem(), r.opt, &rec);
+            running[i].store(0);
             r.rows = rec.rows();
             Metrics fm = evaluate_task(tk, r.result.theta);
             r.metrics.assign(fm.begin() + 1, fm.end());
           } catch (const std::exception& e) {
             r.error = e.what();
           }
-#pragma omp critical
+#pragma omp critical(compare_progress)
           {
+            running[i].store(0);
             ++done;
             if (!quiet) {
               const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

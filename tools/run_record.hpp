@@ -46,6 +46,7 @@ class Recorder : public Observer {
     rows_.emplace_back(row.step, task_.trace_metrics(theta));
     last_ = row;
     have_row_ = true;
+    if (progress_sink) progress_sink(row.step, total_steps);
     if (progress_) {
       const bool last = total_steps > 0 && row.step >= total_steps;
       print(row.step, total_steps, last && printed_);
@@ -54,6 +55,7 @@ class Recorder : public Observer {
   }
   void on_progress(long step, long total_steps) override {
     if (progress_ && have_row_) print(step, total_steps, false);
+    if (progress_sink) progress_sink(step, total_steps);
   }
   bool interrupted() override { return g_interrupted.load(); }
   void on_checkpoint(const SolverState& state) override {
@@ -62,6 +64,9 @@ class Recorder : public Observer {
   const std::vector<TraceMetrics>& rows() const { return rows_; }
   /// Resuming: the rows recorded before the checkpoint.
   void restore_rows(std::vector<TraceMetrics> rows) { rows_ = std::move(rows); }
+  /// Receives every progress poll and trace row (steps done, total; total 0 for full-batch
+  /// solvers), e.g. for a compare's combined progress line.
+  std::function<void(long, long)> progress_sink;
   /// Receives each checkpoint with the rows recorded so far (e.g. writes a checkpoint file).
   std::function<void(const SolverState&, const std::vector<TraceMetrics>&)> checkpoint_sink;
 
