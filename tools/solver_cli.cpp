@@ -14,6 +14,7 @@
 
 #include "core/errors.hpp"
 #include "data/dataset.hpp"
+#include "data/h5.hpp"
 
 namespace lsekit::cli {
 
@@ -263,12 +264,12 @@ ApplyContext problem_context(const std::string& input) {
   }
   c.ot = format == "lsekit-ot";
   if (format == "lsekit-dataset") {
-    try {
-      const H5Doc d = read_h5doc(input);
-      const auto& root = d.attrs.at("/");
-      auto it = root.find("task");
-      c.regression = it != root.end() && std::holds_alternative<std::string>(it->second) &&
-                     std::get<std::string>(it->second) == "regression";
+    try {  // the root attribute only, not the data
+      h5::Handle file = h5::open_file(input);
+      AttrValue v;
+      c.regression = h5::has_attr(file.get(), "task") &&
+                     h5::read_attr_value(file.get(), "task", v, nullptr, h5::Where{input, ""}, "/") &&
+                     std::holds_alternative<std::string>(v) && std::get<std::string>(v) == "regression";
     } catch (const std::exception&) {
     }
   }
