@@ -121,6 +121,47 @@ void read_attrs(hid_t obj, const std::string& object, const h5::Where& w, H5Doc&
   if (!unsupported.empty()) out["<unsupported>"] = "attributes " + unsupported;
 }
 
+h5::Handle utf8_string_type() {
+  h5::Handle t = h5::Handle::type(H5Tcopy(H5T_C_S1));
+  if (!t || H5Tset_size(t.get(), H5T_VARIABLE) < 0 || H5Tset_cset(t.get(), H5T_CSET_UTF8) < 0 ||
+      H5Tset_strpad(t.get(), H5T_STR_NULLTERM) < 0)
+    return {};
+  return t;
+}
+
+void write_strings(hid_t file, const std::string& name, const std::vector<std::string>& v,
+                   const h5::Where& w) {
+  const hsize_t n = v.size();
+  h5::Handle type = utf8_string_type();
+  h5::Handle space = h5::Handle::space(H5Screate_simple(1, &n, nullptr));
+  h5::Handle lcpl = h5::Handle::plist(H5Pcreate(H5P_LINK_CREATE));
+  if (!type || !space || !lcpl || H5Pset_create_intermediate_group(lcpl.get(), 1) < 0)
+    throw IoError(w.msg(name, "cannot set up a string dataset"));
+  h5::Handle dset = h5::Handle::dataset(
+      H5Dcreate2(file, name.c_str(), type.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!dset) throw IoError(w.msg(name, "cannot create dataset"));
+  std::vector<const char*> ptrs;
+  for (const auto& s : v) ptrs.push_back(s.c_str());
+  if (n > 0 && H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
+    throw IoError(w.msg(name, "cannot write dataset"));
+  if (!dset.close()) throw IoError(w.msg(name, "cannot close dataset"));
+}
+
+/// A one-dimensional variable-length string dataset; false for any other string layout.
+bool read_strings(const h5::DatasetHeader& h, std::vector<std::string>& out) {
+  if (!h.type.variable || h.shape.size() != 1) return false;
+  h5::Handle type = utf8_string_type();
+  if (!type) return false;
+  std::vector<char*> ptrs(h.numel, nullptr);
+  if (h.numel > 0 && H5Dread(h.dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
+    return false;
+  for (char* p : ptrs) {
+    out.emplace_back(p ? p : "");
+    H5free_memory(p);
+  }
+  return true;
+}
+
 }  // namespace
 
 void write_h5doc(const std::string& path, const H5Doc& doc, bool overwrite) {
@@ -134,9 +175,10 @@ void write_h5doc(const std::string& path, const H5Doc& doc, bool overwrite) {
         h5::write_array(file, name, a.shape, std::get<std::vector<std::int64_t>>(a.data).data(), w);
       }
     }
+    for (const auto& [name, v] : doc.strings) write_strings(file, name, v, w);
     for (const auto& [object, attrs] : doc.attrs) {
       h5::Handle obj;
-      if (doc.datasets.count(object)) {
+      if (doc.datasets.count(object) || doc.strings.count(object)) {
         obj = h5::Handle::object(H5Oopen(file, object.c_str(), H5P_DEFAULT));
         if (!obj) throw IoError(path + ": " + object + ": cannot open dataset");
       } else {
@@ -182,6 +224,8 @@ H5Doc read_h5doc(const std::string& path) {
         a.data = std::move(d);
       }
       doc.datasets[name] = std::move(a);
+    } else if (std::vector<std::string> sv; h.type.kind == h5::Kind::String && read_strings(h, sv)) {
+      doc.strings[name] = std::move(sv);
     } else {
       std::string text =
           "dataset of type " + h.type.name + " and shape " + h5::shape_string(h.shape);

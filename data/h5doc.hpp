@@ -49,7 +49,12 @@ struct H5Doc {
   void set_attr(const std::string& object, const std::string& name, AttrValue v) {
     attrs[object][name] = std::move(v);
   }
+  // key: dataset path; one-dimensional variable-length UTF-8 string datasets (h5py reads
+  // them as bytes, or as str through .asstr())
+  std::map<std::string, std::vector<std::string>> strings;
+
   void set(const std::string& path, Array a) { datasets[path] = std::move(a); }
+  void set_strings(const std::string& path, std::vector<std::string> v) { strings[path] = std::move(v); }
 };
 
 /// Writes `doc` to `path` atomically: to `path.tmp-<pid>` first, then rename.
@@ -58,7 +63,7 @@ struct H5Doc {
 void write_h5doc(const std::string& path, const H5Doc& doc, bool overwrite = true);
 
 /// Reads every group attribute and dataset of an HDF5 file (float and integer
-/// datasets; string attributes; other types are described in the attribute
+/// datasets; one-dimensional variable-length string datasets; string attributes; other types are described in the attribute
 /// "<unsupported>"). Throws IoError when the file cannot be opened or is not HDF5.
 H5Doc read_h5doc(const std::string& path);
 

@@ -119,6 +119,10 @@ class Observer {
   }
   /// Polled every few steps (cheap): true stops the run with status Interrupted.
   virtual bool interrupted() { return false; }
+  /// Called at the same place as interrupted() (every 64 steps of a stochastic run) with the
+  /// steps done and the total (cheap: no evaluation), so a progress display can show the run
+  /// moving between trace rows.
+  virtual void on_progress(long /*step*/, long /*total_steps*/) {}
   /// Called every SolverOptions::checkpoint_every steps, and when the run is interrupted,
   /// with the state to pass back as `resume` (stochastic solvers only; time excluded).
   virtual void on_checkpoint(const SolverState& /*state*/) {}

@@ -461,6 +461,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
     if (step > avg_start) theta_avg += (theta - theta_avg) / static_cast<double>(step - avg_start);
     else theta_avg = theta;
 
+    if (observer && (step & 63) == 0) observer->on_progress(step, total_steps);
     if (observer && (step & 63) == 0 && observer->interrupted()) {
       res.status = Status::Interrupted;
       res.message = "interrupted at step " + std::to_string(step);

@@ -81,7 +81,14 @@ class ClassificationTask {
     Index correct = 0;
     for (Index i = 0; i < m; ++i) correct += argmax(z, i) == data_->train.labels[i * stride];
     Metrics out{{"train_acc_subset", static_cast<double>(correct) / static_cast<double>(m)}};
-    if (data_->test) out.emplace_back("test_acc", accuracy(theta, *data_->test, nullptr));
+    if (data_->test) {
+      std::vector<double> per_class;
+      out.emplace_back("test_acc", accuracy(theta, *data_->test, &per_class));
+      double worst = std::nan("");
+      for (double a : per_class)
+        if (!std::isnan(a)) worst = std::isnan(worst) ? a : std::min(worst, a);
+      out.emplace_back("test_worst_class_acc", worst);  // plotted against passes
+    }
     return out;
   }
 
@@ -113,10 +120,6 @@ class ClassificationTask {
       out.emplace_back("test_objective", ExactEvaluator(*test_problem_).value(theta));
       std::vector<double> per_class;
       accuracy(theta, *data_->test, &per_class);
-      double worst = std::nan("");
-      for (double a : per_class)
-        if (!std::isnan(a)) worst = std::isnan(worst) ? a : std::min(worst, a);
-      out.emplace_back("test_worst_class_acc", worst);
       for (std::size_t k = 0; k < per_class.size(); ++k)
         out.emplace_back("test_acc_class_" + std::to_string(k), per_class[k]);
     }

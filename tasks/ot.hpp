@@ -57,6 +57,11 @@ class OtTask {
 
   Metrics trace_metrics(const Vec& g) const {
     Metrics m;
+    {  // |grad F|_1 at each trace row, for the marginal-error-vs-passes plot
+      Vec grad;
+      ExactEvaluator(problem_).value_and_gradient(g, grad);
+      m.emplace_back("marginal_error", grad.lpNorm<1>());
+    }
     if (test_problem_) m.emplace_back("test_dual", -ExactEvaluator(*test_problem_).value(g));
     return m;
   }

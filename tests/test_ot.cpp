@@ -623,7 +623,13 @@ TEST_CASE("OT task: metrics at the optimum, outputs and solution round trip", "[
   CHECK(get("transport_cost") > 0.0);
   CHECK(get("plan_kl") > 0.0);
   CHECK(std::isfinite(get("test_dual")));
-  CHECK(moved.trace_metrics(g).size() == 1);
+  {  // per trace row: the marginal error (for the marginal-error plot) and the held-out dual
+    const Metrics tm = moved.trace_metrics(g);
+    REQUIRE(tm.size() == 2);
+    CHECK(tm[0].first == "marginal_error");
+    CHECK_THAT(tm[0].second, WithinAbs(get("marginal_error"), 1e-15));
+    CHECK(tm[1].first == "test_dual");
+  }
 
   H5Doc doc;
   moved.write_solution(doc, "", g);

@@ -6,11 +6,13 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <type_traits>
@@ -77,6 +79,7 @@ struct Run {
   std::vector<TraceMetrics> rows;
   Metrics metrics;
   std::string error;
+  bool started = false;  // false: never ran (the compare was interrupted first)
 };
 
 /// Which extra axes have more than one value (only those are printed).
@@ -96,33 +99,50 @@ double median(std::vector<double> v) {
 }
 
 /// One printed row: over the step sizes of a configuration, the step whose median final F
-/// (over seeds) is best, its spread and time, the diverged runs and the range of step sizes
-/// at which no seed diverged.
+/// (over seeds, usable runs only) is best, its spread and time, and per step size how many
+/// runs converged / ran out of budget / diverged (/ were interrupted).
 struct Row {
-  double best_f = std::nan(""), best_step = 0.0, spread = 0.0, time = 0.0, lo = 0.0, hi = 0.0;
-  long diverged = 0;
+  double best_f = std::nan(""), best_step = std::nan(""), spread = std::nan(""), time = std::nan("");
+  std::string by_step;
 };
 
-Row summarize(const std::vector<Run>& runs, const Config& c) {
+/// A number, or "n/a" where there is none (no usable run): never inf or nan in a table.
+std::string num(double v, const char* fmt = "%.4g") {
+  if (!std::isfinite(v)) return "n/a";
+  char b[40];
+  std::snprintf(b, sizeof b, fmt, v);
+  return b;
+}
+
+Row summarize(const std::vector<Run>& runs, const Config& c, bool with_interrupted) {
   Row row;
   std::vector<double> steps;
   for (size_t i : c.runs)
-    if (std::find(steps.begin(), steps.end(), runs[i].opt.step) == steps.end()) steps.push_back(runs[i].opt.step);
+    if (runs[i].started && std::find(steps.begin(), steps.end(), runs[i].opt.step) == steps.end())
+      steps.push_back(runs[i].opt.step);
+  std::sort(steps.begin(), steps.end());
   for (double st : steps) {
     std::vector<double> fs, ts;
-    bool all_ok = true;
+    long count[4] = {0, 0, 0, 0};
     for (size_t i : c.runs) {
       const Run& r = runs[i];
-      if (r.opt.step != st) continue;
-      if (r.result.status == Status::Diverged) ++row.diverged, all_ok = false;
-      fs.push_back(usable_objective(r.result));
-      ts.push_back(r.result.time_s);
+      if (r.opt.step != st || !r.started) continue;
+      ++count[static_cast<int>(r.result.status)];
+      if (r.result.ok() && std::isfinite(r.result.objective)) {
+        fs.push_back(r.result.objective);
+        ts.push_back(r.result.time_s);
+      }
     }
+    char b[96];
+    if (with_interrupted)
+      std::snprintf(b, sizeof b, "%s%s:%ld/%ld/%ld/%ld", row.by_step.empty() ? "" : " ",
+                    c.reference ? "-" : text(st).c_str(), count[0], count[1], count[2], count[3]);
+    else
+      std::snprintf(b, sizeof b, "%s%s:%ld/%ld/%ld", row.by_step.empty() ? "" : " ",
+                    c.reference ? "-" : text(st).c_str(), count[0], count[1], count[2]);
+    row.by_step += b;
+    if (fs.empty()) continue;
     const double med = median(fs);
-    if (all_ok && std::isfinite(med)) {
-      row.lo = row.lo == 0.0 ? st : std::min(row.lo, st);
-      row.hi = std::max(row.hi, st);
-    }
     if (std::isnan(row.best_f) || med < row.best_f) {
       row.best_f = med, row.best_step = st, row.time = median(ts);
       row.spread = *std::max_element(fs.begin(), fs.end()) - *std::min_element(fs.begin(), fs.end());
@@ -150,7 +170,9 @@ int cmd_compare(int argc, const char* const* argv) {
       "per lambda. Writes every run under /runs/<id> (its attributes give its lambda, batch,\n"
       "optimizer, rho and f_star) and a summary table under /summary, and prints per\n"
       "configuration the best final exact objective (median over seeds), its gap to F* (from\n"
-      "`full`, per lambda), time and the step sizes that converged.\n\noptions");
+      "`full`, per lambda), time and per step size how many runs converged, exhausted their\n"
+      "budget or diverged. Ctrl-C stops the runs in progress, writes the finished and interrupted\n"
+      "ones with their status and exits 130.\n\noptions");
   desc.add_options()("help,h", "show this help")
       ("input", po::value(&input), "input file (positional)")
       ("out,o", po::value(&out), "compare file to write (required)")
@@ -217,6 +239,39 @@ int cmd_compare(int argc, const char* const* argv) {
       optimizers.push_back(*o);
     }
     if (optimizers.empty()) throw InputError("--optimizers is empty");
+  }
+  {
+    // Options that no run of the grid uses are refused (one table, tools/solver_cli.cpp).
+    const ApplyContext problem = problem_context(input);
+    std::vector<ApplyContext> ctxs;
+    for (SolverKind k : kinds) {
+      const bool reference = k == SolverKind::Full && !sa.optimizer_given;
+      const OptimizerKind own = sa.optimizer_given ? base.optimizer : SolverOptions::defaults_for(k).optimizer;
+      for (OptimizerKind ok : reference || optimizers.empty() ? std::vector{own} : optimizers) {
+        ApplyContext c = problem;
+        c.solver = k;
+        c.optimizer = ok;
+        SolverOptions o = base;
+        o.solver = k;
+        o.optimizer = ok;
+        c.variance_reduction = variance_reduction_on(o, c.ot);
+        ctxs.push_back(c);
+      }
+    }
+    check_applicable(vm, ctxs, input);
+    const bool softplus = std::find(kinds.begin(), kinds.end(), SolverKind::Softplus) != kinds.end();
+    if (given(vm, "rhos") && !softplus)
+      throw InputError("--rhos does not apply: no run uses --solver softplus (rho is its relaxation parameter)");
+  }
+  // The plots go next to --out: refuse now, not after the runs, if they cannot be written.
+  const std::string plot_dir = out.substr(0, out.size() - (out.size() > 3 && out.substr(out.size() - 3) == ".h5" ? 3 : 0)) + "_plots";
+  if (!no_plots && plotting_available()) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (fs::exists(plot_dir, ec) && !fs::is_empty(plot_dir, ec) && !force)
+      throw InputError("plot directory " + plot_dir + " exists and is not empty; pass --force to replace its "
+                       "plots or --no-plots");
+    check_writable(fs::exists(plot_dir, ec) ? plot_dir + "/objective.png" : plot_dir);
   }
   const Varying vary{lambdas.size() > 1, optimizers.size() > 1, batches.size() > 1, rhos.size() > 1};
   const int nthreads = set_threads(jobs);
@@ -285,6 +340,28 @@ int cmd_compare(int argc, const char* const* argv) {
         };
 
         const auto t0 = std::chrono::steady_clock::now();
+        // Between run completions, a line about every 5 s with the runs in progress (steps done),
+        // so that long runs never leave the terminal silent.
+        std::vector<std::atomic<long>> run_step(runs.size()), run_total(runs.size());
+        std::vector<std::atomic<char>> running(runs.size());
+        std::atomic<double> last_line{0.0};
+        auto heartbeat = [&](long done_runs) {
+          const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          double prev = last_line.load();
+          if (wall - prev < 5.0 || !last_line.compare_exchange_strong(prev, wall)) return;
+          std::string s;
+          for (size_t j = 0; j < runs.size(); ++j) {
+            if (!running[j].load()) continue;
+            char b[80];
+            const long st = run_step[j].load(), tot = run_total[j].load();
+            if (tot > 0) std::snprintf(b, sizeof b, "  %04zu %.0f%%", j, 100.0 * static_cast<double>(st) / static_cast<double>(tot));
+            else std::snprintf(b, sizeof b, "  %04zu iteration %ld", j, st);
+            s += b;
+          }
+#pragma omp critical(compare_progress)
+          std::fprintf(stderr, "[%ld/%ld done, %.0fs] running:%s\n", done_runs, static_cast<long>(runs.size()), wall,
+                       s.c_str());
+        };
         long done = 0;
         const long total = static_cast<long>(runs.size());
         // Each run is single-threaded (nested OpenMP is off), so results do not depend
@@ -293,21 +370,35 @@ int cmd_compare(int argc, const char* const* argv) {
         for (long i = 0; i < total; ++i) {
           Run& r = runs[i];
           const T& tk = *task[r.task];
+          if (g_interrupted.load()) continue;  // Ctrl-C: start no further run
+          r.started = true;
           try {
             Recorder rec(tk, false);
+            running[i].store(1);
+            if (!quiet)
+              rec.progress_sink = [&, i](long step, long total_steps) {
+                run_step[i].store(step);
+                run_total[i].store(total_steps);
+                long d;
+#pragma omp atomic read
+                d = done;
+                heartbeat(d);
+              };
             r.result = solve(tk.problem(), r.opt, &rec);
+            running[i].store(0);
             r.rows = rec.rows();
             Metrics fm = evaluate_task(tk, r.result.theta);
             r.metrics.assign(fm.begin() + 1, fm.end());
           } catch (const std::exception& e) {
             r.error = e.what();
           }
-#pragma omp critical
+#pragma omp critical(compare_progress)
           {
+            running[i].store(0);
             ++done;
             if (!quiet) {
               const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-              std::fprintf(stderr, "[%ld/%ld] %-16s step %-8g seed %-3llu %-10s F = %-14.10g ETA %.0fs\n", done,
+              std::fprintf(stderr, "[%ld/%ld] %-16s step %-8g seed %-3llu %-16s F = %-14.10g ETA %.0fs\n", done,
                            total, label(configs[r.config], true).c_str(), r.opt.step,
                            static_cast<unsigned long long>(r.opt.seed), status_name(r.result.status),
                            r.result.objective, wall * static_cast<double>(total - done) / static_cast<double>(done));
@@ -316,11 +407,14 @@ int cmd_compare(int argc, const char* const* argv) {
         }
         for (const Run& r : runs)
           if (!r.error.empty()) throw std::runtime_error(r.error);
+        const bool interrupted = g_interrupted.load();
+        long written = 0;
+        for (const Run& r : runs) written += r.started ? 1 : 0;
 
         // F* per lambda: the best objective among the usable full runs, if any.
         std::vector<double> fstar(task.size(), std::nan(""));
         for (const Run& r : runs)
-          if (r.opt.solver == SolverKind::Full && std::isfinite(usable_objective(r.result)))
+          if (r.started && r.opt.solver == SolverKind::Full && std::isfinite(usable_objective(r.result)))
             fstar[r.task] = std::isnan(fstar[r.task]) ? r.result.objective : std::min(fstar[r.task], r.result.objective);
 
         H5Doc doc;
@@ -345,10 +439,20 @@ int cmd_compare(int argc, const char* const* argv) {
         doc.set_attr("/", "init", pb.init);
         doc.set_attr("/", "threads", static_cast<std::int64_t>(nthreads));
         doc.set_attr("/", "solver_names", all);
-        std::vector<std::int64_t> s_solver, s_seed, s_status, s_steps, s_optimizer, s_batch;
-        std::vector<double> s_step, s_obj, s_time, s_temp, s_rho, s_fstar;
+        // /summary: one row per written run, one column per field, string columns as strings,
+        // so pandas reads it in one line (README: "compare files").
+        std::vector<std::string> s_run, s_solver, s_status, s_optimizer, s_schedule, s_vr, s_sampling;
+        std::vector<std::int64_t> s_seed, s_steps, s_batch, s_atoms;
+        std::vector<double> s_step, s_obj, s_gap, s_time, s_temp, s_rho, s_rho_final, s_fstar, s_passes,
+            s_eval_passes, s_epochs, s_crit, s_grad;
+        std::vector<std::string> metric_names;  // the final metrics, in first-seen order
+        for (const Run& r : runs)
+          for (const auto& [k, v] : r.metrics)
+            if (std::find(metric_names.begin(), metric_names.end(), k) == metric_names.end()) metric_names.push_back(k);
+        std::vector<std::vector<double>> s_metric(metric_names.size());
         for (size_t i = 0; i < runs.size(); ++i) {
           const Run& r = runs[i];
+          if (!r.started) continue;
           const auto& p = task[r.task]->problem();
           char id[24];
           std::snprintf(id, sizeof id, "%04zu", i);
@@ -356,74 +460,133 @@ int cmd_compare(int argc, const char* const* argv) {
           RunInfo info{command_line(argc + 1, argv - 1), input, T::kName, tname, p.temperature(), pb.l2, 1, pb.init};
           add_run(doc, prefix, *task[r.task], r.opt, r.result, r.rows, r.metrics, info);
           if (!std::isnan(fstar[r.task])) doc.set_attr(prefix, "f_star", fstar[r.task]);
-          s_solver.push_back(static_cast<std::int64_t>(r.opt.solver));
+          s_run.push_back(id);
+          s_solver.push_back(name_of(kSolverNames, r.opt.solver));
+          s_status.push_back(status_name(r.result.status));
+          s_optimizer.push_back(name_of(kOptimizerNames, r.opt.optimizer));
+          s_schedule.push_back(name_of(kScheduleNames, r.opt.schedule));
+          s_vr.push_back(r.opt.solver == SolverKind::Full ? "none"
+                         : variance_reduction_on(r.opt, P::kBatchOverGroups) ? "svrg" : "none");
+          s_sampling.push_back(name_of(kSamplingNames, r.opt.sampling));
           s_seed.push_back(static_cast<std::int64_t>(r.opt.seed));
-          s_status.push_back(static_cast<std::int64_t>(r.result.status));
           s_steps.push_back(r.result.steps);
-          s_optimizer.push_back(static_cast<std::int64_t>(r.opt.optimizer));
           s_batch.push_back(r.opt.batch);
-          s_step.push_back(r.opt.step);
+          s_atoms.push_back(r.opt.atoms);
+          // The L-BFGS reference takes no step size (nor batch, optimizer rule or seed axis).
+          s_step.push_back(configs[r.config].reference ? std::nan("") : r.opt.step);
           s_obj.push_back(r.result.objective);
+          s_gap.push_back(r.result.objective - fstar[r.task]);
           s_time.push_back(r.result.time_s);
           s_temp.push_back(p.temperature());
           s_rho.push_back(r.opt.rho);
+          s_rho_final.push_back(r.result.rho);
           s_fstar.push_back(fstar[r.task]);
+          // Work in passes over the data: the solver's count where it reports one, else epochs.
+          s_passes.push_back(r.result.passes > 0.0 ? r.result.passes : r.result.epochs);
+          s_eval_passes.push_back(r.result.eval_passes);
+          s_epochs.push_back(r.result.epochs);
+          s_crit.push_back(r.result.criterion);
+          s_grad.push_back(r.result.grad_norm);
+          for (size_t j = 0; j < metric_names.size(); ++j) {
+            double v = std::nan("");
+            for (const auto& [k, x] : r.metrics)
+              if (k == metric_names[j]) v = x;
+            s_metric[j].push_back(v);
+          }
         }
-        const std::uint64_t n = runs.size();
-        doc.set("/summary/solver", Array{{n}, s_solver});
+        const std::uint64_t n = s_run.size();
+        doc.set_strings("/summary/run", s_run);
+        doc.set_strings("/summary/solver", s_solver);
+        doc.set_strings("/summary/status", s_status);
+        doc.set_strings("/summary/optimizer", s_optimizer);
+        doc.set_strings("/summary/schedule", s_schedule);
+        doc.set_strings("/summary/variance_reduction", s_vr);
+        doc.set_strings("/summary/sampling", s_sampling);
         doc.set("/summary/seed", Array{{n}, s_seed});
-        doc.set("/summary/status", Array{{n}, s_status});
-        doc.set("/summary/steps", Array{{n}, s_steps});
         doc.set("/summary/step_size", Array::vector(s_step));
-        doc.set("/summary/final_objective", Array::vector(s_obj));
-        doc.set("/summary/time_s", Array::vector(s_time));
-        doc.set("/summary/" + tname, Array::vector(s_temp));
-        doc.set("/summary/optimizer", Array{{n}, s_optimizer});
         doc.set("/summary/batch", Array{{n}, s_batch});
+        if (std::is_same_v<T, OtTask>) doc.set("/summary/atoms", Array{{n}, s_atoms});
+        doc.set("/summary/" + tname, Array::vector(s_temp));
         doc.set("/summary/rho", Array::vector(s_rho));
+        doc.set("/summary/rho_final", Array::vector(s_rho_final));
+        doc.set("/summary/final_objective", Array::vector(s_obj));
         doc.set("/summary/f_star", Array::vector(s_fstar));
-        doc.set_attr("/summary", "solver_codes", all);
-        doc.set_attr("/summary", "optimizer_codes", names_joined(kOptimizerNames, ","));
-        doc.set_attr("/summary", "status_codes",
-                     std::string("0 converged, 1 budget-exhausted, 2 diverged, 3 interrupted"));
-        doc.set_attr("/summary", "rho_meaning",
-                     std::string("the --rho option of the run (0 = adaptive); used by softplus only"));
-        write_h5doc(out, doc, true);
+        doc.set("/summary/gap", Array::vector(s_gap));
+        doc.set("/summary/passes", Array::vector(s_passes));
+        doc.set("/summary/eval_passes", Array::vector(s_eval_passes));
+        doc.set("/summary/epochs", Array::vector(s_epochs));
+        doc.set("/summary/steps", Array{{n}, s_steps});
+        doc.set("/summary/time_s", Array::vector(s_time));
+        doc.set("/summary/criterion", Array::vector(s_crit));
+        doc.set("/summary/grad_norm", Array::vector(s_grad));
+        for (size_t j = 0; j < metric_names.size(); ++j)
+          if (!doc.datasets.count("/summary/" + metric_names[j]) && !doc.strings.count("/summary/" + metric_names[j]))
+            doc.set("/summary/" + metric_names[j], Array::vector(s_metric[j]));
+        doc.set_attr("/summary", "columns",
+                     std::string("one row per run: run is the id under /runs; gap = final_objective - f_star "
+                                 "(NaN without a usable full run); rho is the --rho option (0 = adaptive, "
+                                 "softplus only), rho_final the rho in force at the end; passes = gradient "
+                                 "work / n; the remaining columns are the run's final metrics"));
+        doc.set_attr("/summary", "pandas",
+                     std::string("pd.DataFrame({k: (v.asstr()[()] if v.dtype.kind == 'O' else v[()]) "
+                                 "for k, v in h5py.File(path)['summary'].items()})"));
+        if (interrupted) {
+          doc.set_attr("/", "status", std::string("interrupted"));
+          doc.set_attr("/", "message", "interrupted: " + std::to_string(written) + " of " + std::to_string(total) +
+                                           " runs written (finished or interrupted), the others never started");
+        }
+        write_output(out, doc);
 
         // Printed summary: one table per lambda, one row per configuration.
         std::printf("\n%s: %s, ", input.c_str(), T::kName);
         if (vary.lambda) std::printf("%s in {%s}", tname.c_str(), lambda_list.c_str());
         else std::printf("%s = %g", tname.c_str(), first.problem().temperature());
-        std::printf(", l2 = %g, %ld runs\n", pb.l2, total);
+        if (!std::is_same_v<T, OtTask>) std::printf(", l2 = %g", pb.l2);
+        std::printf(", %ld runs", total);
+        if (interrupted) std::printf(" (interrupted: %ld written, %ld never started)", written, total - written);
+        std::printf("\n");
+        long count[4] = {0, 0, 0, 0};
+        for (const Run& r : runs)
+          if (r.started) ++count[static_cast<int>(r.result.status)];
+        const bool with_int = count[3] > 0;
         size_t width = 16;
         for (const Config& c : configs) width = std::max(width, label(c, false).size() + 1);
         for (size_t t = 0; t < task.size(); ++t) {
           if (vary.lambda) std::printf("\n%s = %g:", tname.c_str(), lambdas[t]);
           if (!std::isnan(fstar[t])) std::printf("%sF* (full, L-BFGS) = %.12g\n", vary.lambda ? " " : "", fstar[t]);
           else if (vary.lambda) std::printf("\n");
-          std::printf("\n%-*s %-10s %-16s %-11s %-11s %-9s %-9s %s\n", static_cast<int>(width), "solver",
-                      "best step", "median F", "F - F*", "spread", "time s", "diverged", "converged steps");
+          std::printf("\n%-*s %-10s %-16s %-11s %-11s %-9s %s\n", static_cast<int>(width), "solver", "best step",
+                      "median F", "F - F*", "spread", "time s",
+                      with_int ? "runs per step (step:converged/budget-exhausted/diverged/interrupted)"
+                               : "runs per step (step:converged/budget-exhausted/diverged)");
           for (const Config& c : configs) {
             if (c.task != t) continue;
-            const Row row = summarize(runs, c);
-            char range[64] = "none";
-            if (row.hi > 0.0) std::snprintf(range, sizeof range, "%g .. %g", row.lo, row.hi);
-            std::printf("%-*s %-10g %-16.10g %-11.3g %-11.3g %-9.3g %-9ld %s\n", static_cast<int>(width),
-                        label(c, false).c_str(), row.best_step, row.best_f, row.best_f - fstar[t], row.spread,
-                        row.time, row.diverged, range);
+            const Row row = summarize(runs, c, with_int);
+            if (row.by_step.empty()) continue;  // never started
+            std::printf("%-*s %-10s %-16s %-11s %-11s %-9s %s\n", static_cast<int>(width), label(c, false).c_str(),
+                        c.reference ? "-" : num(row.best_step, "%g").c_str(), num(row.best_f, "%.10g").c_str(),
+                        num(row.best_f - fstar[t], "%.3g").c_str(), num(row.spread, "%.3g").c_str(),
+                        num(row.time, "%.3g").c_str(), row.by_step.c_str());
           }
         }
+        std::printf("\nruns: %ld converged, %ld budget-exhausted, %ld diverged", count[0], count[1], count[2]);
+        if (with_int || interrupted) std::printf(", %ld interrupted, %ld not started", count[3], total - written);
+        std::printf("\n");
         std::printf("\nwrote %s\n", out.c_str());
+        if (interrupted) {
+          std::printf("interrupted: no plots (lsekit plot %s draws them)\n", out.c_str());
+          return 130;
+        }
         if (!no_plots) {
           if (plotting_available()) {
             std::printf("plots:\n");
-            if (run_plot_script(out, "") != 0) std::fprintf(stderr, "lsekit compare: plotting failed\n");
+            if (run_plot_script(out, "", true) != 0) std::fprintf(stderr, "lsekit compare: plotting failed\n");
           } else {
             std::printf("(no plots: install python3-matplotlib and python3-h5py, then lsekit plot %s)\n",
                         out.c_str());
           }
         }
-        return kExitOk;
+        return static_cast<int>(kExitOk);
       },
       tasks.front());
 }

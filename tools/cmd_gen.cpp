@@ -22,7 +22,7 @@ int gen_regression(int argc, const char* const* argv) {
       "Heavy-tailed linear regression with outliers (default: 20640 x 8, like California\n"
       "housing): x ~ N(0, Sigma), Sigma_ij = corr^|i-j|, y = x.w* + b* + noise * t_df, a fraction\n"
       "of training targets shifted by +-outlier-scale * sd(y) (group 1). Standardized.\n\noptions");
-  desc.add_options()("help,h", "show this help")
+  desc.add_options()("help,h", "show this help")("config", po::value<std::string>(), "read further options from FILE (key = value lines)")
       ("out,o", po::value(&out), "file to write (required)")
       ("force", po::bool_switch(&force), "overwrite --out if it exists")
       ("n", po::value(&g.n)->default_value(def.n), "training samples")
@@ -53,7 +53,7 @@ int gen_regression(int argc, const char* const* argv) {
   if (!(g.corr > -1.0 && g.corr < 1.0)) throw InputError("--corr must be in (-1, 1)");
   check_output(out, force);
   const Dataset d = generate_regression(g);
-  write_dataset(out, d);
+  write_plainly(out, [&] { write_dataset(out, d); });
   std::printf("wrote %s: regression, %ld x %ld train, %ld test, seed %llu\n", out.c_str(),
               static_cast<long>(d.train.x.rows()), static_cast<long>(d.train.x.cols()),
               d.test ? static_cast<long>(d.test->x.rows()) : 0L,

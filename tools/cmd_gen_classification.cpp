@@ -23,7 +23,7 @@ int cmd_gen_classification(int argc, const char* const* argv) {
       "(so two means are `separation` within-class sds apart on average). Optional uniform\n"
       "label noise on the training split (exact count; /train/y_clean keeps the true labels).\n\n"
       "options");
-  desc.add_options()("help,h", "show this help")(
+  desc.add_options()("help,h", "show this help")("config", po::value<std::string>(), "read further options from FILE (key = value lines)")(
       "out,o", po::value(&out), "file to write (required)")("force", po::bool_switch(&force),
                                                             "overwrite --out if it exists")(
       "n", po::value(&g.n)->default_value(def.n), "training samples")(
@@ -53,7 +53,7 @@ int cmd_gen_classification(int argc, const char* const* argv) {
     throw InputError("--noise must be in [0, 1]");
   check_output(out, force);
   const Dataset d = generate_classification(g);
-  write_dataset(out, d);
+  write_plainly(out, [&] { write_dataset(out, d); });
   std::printf("wrote %s: classification, %ld x %ld train, %ld test, %ld classes, seed %llu\n",
               out.c_str(), static_cast<long>(d.train.x.rows()), static_cast<long>(d.train.x.cols()),
               d.test ? static_cast<long>(d.test->x.rows()) : 0L, g.num_classes,

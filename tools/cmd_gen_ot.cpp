@@ -22,7 +22,7 @@ int cmd_gen_ot(int argc, const char* const* argv) {
       "training and --n-test held-out samples; target = --m atoms drawn likewise from another\n"
       "mixture, weights uniform or Dirichlet(alpha). Cost |x - y|^2, temperature --epsilon.\n\n"
       "options");
-  desc.add_options()("help,h", "show this help")(
+  desc.add_options()("help,h", "show this help")("config", po::value<std::string>(), "read further options from FILE (key = value lines)")(
       "out,o", po::value(&out), "file to write (required)")("force", po::bool_switch(&force),
                                                             "overwrite --out if it exists")(
       "n", po::value(&g.n)->default_value(def.n), "training source samples")(
@@ -59,7 +59,7 @@ int cmd_gen_ot(int argc, const char* const* argv) {
   if (g.components < 1) throw InputError("--components must be >= 1");
   check_output(out, force);
   const OtInstance inst = generate_ot(g);
-  write_ot_instance(out, inst);
+  write_plainly(out, [&] { write_ot_instance(out, inst); });
   std::printf(
       "wrote %s: entropic OT, %ld x %ld source (+ %ld held-out), %ld atoms (%s), "
       "epsilon %g, seed %llu\n",

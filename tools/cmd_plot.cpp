@@ -25,9 +25,10 @@ bool plotting_available() {
   return rc == 0;
 }
 
-int run_plot_script(const std::string& file, const std::string& out_dir) {
+int run_plot_script(const std::string& file, const std::string& out_dir, bool force) {
   std::vector<std::string> args{kPython, LSEKIT_PLOT_SCRIPT, file};
   if (!out_dir.empty()) args.insert(args.end(), {"--out-dir", out_dir});
+  if (force) args.push_back("--force");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -47,14 +48,21 @@ int run_plot_script(const std::string& file, const std::string& out_dir) {
 }
 
 int cmd_plot(int argc, const char* const* argv) {
-  std::string file, out_dir;
+  std::string file, out_dir, config;
+  bool force = false;
   po::options_description desc(
-      "usage: lsekit plot COMPARE.h5 [--out-dir DIR]\n\n"
-      "Draws, as PNG and SVG: exact objective (or F - F*, log scale) vs epochs and vs time per\n"
-      "solver (median over seeds, min-max band), final objective vs step size per solver, and\n"
-      "for OT the marginal error vs time. Needs python3-matplotlib and python3-h5py.\n\noptions");
-  desc.add_options()("help,h", "show this help")("file", po::value(&file), "compare file (positional)")
-      ("out-dir", po::value(&out_dir), "directory for the images (default: FILE without .h5 + _plots)");
+      "usage: lsekit plot FILE.h5 [--out-dir DIR] [--force]\n\n"
+      "Draws, as PNG and SVG, for a compare file (or a single solve result): F - F* (or F) against\n"
+      "passes over the data and against solver time on log axes, per solver (median over seeds,\n"
+      "min-max band), full/L-BFGS/Sinkhorn on the same passes axis; the final F - F* against the step\n"
+      "size when there are two or more; classification: test accuracy and worst-class test accuracy\n"
+      "against passes; OT: marginal error against passes. Refuses to replace existing plots\n"
+      "without --force. Needs python3-matplotlib and python3-h5py.\n"
+      "Exit codes: 0 ok, 2 not an lsekit result, 3 I/O error (e.g. an unwritable --out-dir).\n\noptions");
+  desc.add_options()("help,h", "show this help")("file", po::value(&file), "compare or result file (positional)")
+      ("out-dir", po::value(&out_dir), "directory for the images (default: FILE without .h5 + _plots)")
+      ("force", po::bool_switch(&force), "replace existing plot files")
+      ("config", po::value(&config), "read further options from FILE (key = value lines)");
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
@@ -63,12 +71,20 @@ int cmd_plot(int argc, const char* const* argv) {
     std::cout << desc << "\n";
     return kExitOk;
   }
-  if (file.empty()) throw InputError("usage: lsekit plot COMPARE.h5");
+  if (file.empty()) throw InputError("usage: lsekit plot FILE.h5");
   if (!std::filesystem::exists(file)) throw IoError(file + ": no such file");
+  // Prove the images can be written before drawing anything.
+  namespace fs = std::filesystem;
+  const std::string dir = !out_dir.empty() ? out_dir
+      : file.substr(0, file.size() - (file.size() > 3 && file.substr(file.size() - 3) == ".h5" ? 3 : 0)) + "_plots";
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw IoError("cannot write plots to " + dir + ": not a directory");
+  check_writable(fs::exists(dir, ec) ? (fs::path(dir) / "objective.png").string() : dir);
   if (!plotting_available())
     throw IoError("plotting needs /usr/bin/python3 with h5py and matplotlib "
                   "(apt-get install python3-h5py python3-matplotlib)");
-  return run_plot_script(file, out_dir);
+  return run_plot_script(file, out_dir, force);
 }
 
 }  // namespace lsekit::cli

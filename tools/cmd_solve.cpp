@@ -1,5 +1,6 @@
 // lsekit solve / lsekit eval.
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -21,6 +22,32 @@ int exit_code_for(const Result& r) {
   if (r.status == Status::Diverged) return kExitNumerical;
   if (r.status == Status::Interrupted) return 130;
   return kExitOk;
+}
+
+/// A token as the shell reads it back unchanged.
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                        "_-+=.,/:@%") == std::string::npos)
+    return s;
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+/// The command line of this run with --resume CHECKPOINT in place of any earlier --resume:
+/// the command that continues it, exactly as to be typed.
+std::string resume_command(int argc, const char* const* argv, const std::string& checkpoint) {
+  std::string s = shell_quote(argv[-1]);  // the program as it was invoked
+  for (int i = 0; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--resume") {
+      ++i;
+      continue;
+    }
+    if (a.rfind("--resume=", 0) == 0) continue;
+    s += " " + shell_quote(a);
+  }
+  return s + " --resume " + shell_quote(checkpoint);
 }
 
 }  // namespace
@@ -67,8 +94,17 @@ int cmd_solve(int argc, const char* const* argv) {
   if (input.empty()) throw InputError("an input file is required (lsekit solve INPUT.h5 --out RESULT.h5)");
   SolverOptions opt = finish(sa, vm);
   opt.checkpoint_every = checkpoint_every;
-  check_output(out, force);
+  {
+    ApplyContext ctx = problem_context(input);
+    ctx.solver = opt.solver;
+    ctx.optimizer = opt.optimizer;
+    ctx.variance_reduction = variance_reduction_on(opt, ctx.ot);
+    check_applicable(vm, {ctx}, input);
+  }
+  // --resume continues the run that writes --out: replacing its --out is the point.
+  check_output(out, force || !resume.empty());
   if (checkpoint_every > 0 && checkpoint.empty()) checkpoint = out + ".checkpoint.h5";
+  if (checkpoint_every > 0) check_writable(checkpoint);
   if (!checkpoint.empty() && checkpoint_every <= 0)
     throw InputError("--checkpoint needs --checkpoint-every N (N > 0)");
   if (checkpoint_every > 0 && checkpoint != resume && std::filesystem::exists(checkpoint) && !force)
@@ -85,6 +121,13 @@ int cmd_solve(int argc, const char* const* argv) {
         if (std::string why = opt.check(p.num_items(), p.num_groups(), P::kBatchOverGroups); !why.empty())
           throw InputError(input + ": " + why + " (" + task.kName + ")");
         Recorder rec(task, !quiet);
+        rec.set_tolerances(opt.tol, opt.gtol);
+        {
+          const long pool = P::kBatchOverGroups ? p.num_groups() : p.num_items();
+          rec.set_budget_epochs(opt.steps > 0 ? static_cast<double>(opt.steps) * static_cast<double>(opt.batch) /
+                                                    static_cast<double>(pool)
+                                              : opt.epochs);
+        }
         RunInfo info{command_line(argc + 1, argv - 1), input, task.kName, task.temperature_name(),
                      p.temperature(), pb.l2, nthreads, pb.init};
         const std::string fingerprint =
@@ -94,6 +137,7 @@ int cmd_solve(int argc, const char* const* argv) {
           saved = read_checkpoint(resume);
           check_fingerprint(resume, saved.fingerprint, fingerprint);
           rec.restore_rows(saved.rows);
+          rec.resume_from(saved.state);
         }
         if (checkpoint_every > 0) {
           rec.checkpoint_sink = [&](const SolverState& st, const std::vector<TraceMetrics>& rows) {
@@ -118,14 +162,14 @@ int cmd_solve(int argc, const char* const* argv) {
         doc.set_attr("/", "version", std::string(LSEKIT_VERSION));
         add_run(doc, "", task, opt, r, rec.rows(), Metrics(fm.begin() + 1, fm.end()), info);
         if (!resume.empty()) doc.set_attr("/", "resumed_from", resume);
-        write_h5doc(out, doc, true);
+        write_output(out, doc);
         std::printf("%s\n", r.brief_report().c_str());
         if (!r.message.empty()) std::printf("  %s\n", r.message.c_str());
         if (checkpoint_every > 0) {
           std::error_code ec;
           if (r.status == Status::Interrupted)
-            std::printf("  checkpoint %s: continue with the same command and --resume %s\n",
-                        checkpoint.c_str(), checkpoint.c_str());
+            std::printf("  checkpoint %s; continue with:\n    %s\n", checkpoint.c_str(),
+                        resume_command(argc, argv, checkpoint).c_str());
           else  // the run reached its end: the result holds everything
             std::filesystem::remove(checkpoint, ec);
         }
@@ -134,6 +178,30 @@ int cmd_solve(int argc, const char* const* argv) {
         return exit_code_for(r);
       },
       any);
+}
+
+/// The /runs/<id> of a compare file named by `run` ("7", "0007"); lists the valid ids otherwise.
+std::string run_id(const H5Doc& doc, const std::string& path, const std::string& run) {
+  std::vector<std::string> ids;
+  for (const auto& [obj, attrs] : doc.attrs)
+    if (obj.rfind("/runs/", 0) == 0 && obj.find('/', 6) == std::string::npos) ids.push_back(obj.substr(6));
+  std::string want = run;
+  if (!run.empty() && run.find_first_not_of("0123456789") == std::string::npos) {
+    const unsigned long long k = std::strtoull(run.c_str(), nullptr, 10);
+    char b[32];
+    std::snprintf(b, sizeof b, "%04llu", k);
+    want = b;
+  }
+  for (const auto& id : ids)
+    if (id == want || id == run) return id;
+  std::string list;
+  if (ids.empty()) {
+    list = "it has no /runs (not a compare file; omit --run)";
+  } else {
+    list = "valid ids: " + ids.front() + (ids.size() > 1 ? " .. " + ids.back() : "") + " (" +
+           std::to_string(ids.size()) + " runs; 7 and 0007 both work)";
+  }
+  throw InputError(path + ": no run '" + run + "' under /runs; " + list);
 }
 
 int cmd_eval(int argc, const char* const* argv) {
@@ -149,7 +217,8 @@ int cmd_eval(int argc, const char* const* argv) {
       ("result", po::value(&result_path), "result file (positional)")
       ("input", po::value(&input), "dataset or instance (positional)")
       ("run", po::value(&run), "compare files: the run id under /runs")
-      ("threads", po::value(&threads)->default_value(0), "OpenMP threads (0 = all cores)");
+      ("threads", po::value(&threads)->default_value(0), "OpenMP threads (0 = all cores)")
+      ("config", po::value<std::string>(), "read further options from FILE (key = value lines)");
   add_problem_options(desc, pb);
   po::positional_options_description pos;
   pos.add("result", 1).add("input", 1);
@@ -168,9 +237,19 @@ int cmd_eval(int argc, const char* const* argv) {
   if (!fmt || !fmt->count("format") || !std::holds_alternative<std::string>(fmt->at("format")) ||
       std::get<std::string>(fmt->at("format")) != "lsekit-result")
     throw InputError(result_path + ": not an lsekit-result file (root attribute format)");
-  const std::string prefix = run.empty() ? "" : "/runs/" + run;
+  const std::string prefix = run.empty() ? "" : "/runs/" + run_id(doc, result_path, run);
   const auto& attrs = doc.attrs.count(prefix.empty() ? "/" : prefix) ? doc.attrs.at(prefix.empty() ? "/" : prefix)
                                                                       : throw InputError(result_path + ": no run " + prefix);
+  // The result's problem must be the input's: its lambda or l2 means nothing to another one.
+  ApplyContext ctx = problem_context(input);
+  check_applicable(vm, {ctx}, input);
+  if (attrs.count("problem") && std::holds_alternative<std::string>(attrs.at("problem"))) {
+    const std::string rp = std::get<std::string>(attrs.at("problem"));
+    if ((rp == "entropic-ot") != ctx.ot)
+      throw InputError(result_path + (prefix.empty() ? "" : " " + prefix) + " is a " + rp + " result, but " + input +
+                       " is " + (ctx.ot ? "an entropic OT instance (lsekit-ot)" : "a DRO dataset (lsekit-dataset)") +
+                       ": evaluate it on the kind of input it was solved on");
+  }
   auto num = [&](const char* k, double& dst) {
     if (vm[k].defaulted() && attrs.count(k) && std::holds_alternative<double>(attrs.at(k))) {
       dst = std::get<double>(attrs.at(k));
@@ -180,9 +259,12 @@ int cmd_eval(int argc, const char* const* argv) {
                          "' is " + std::to_string(dst) + ", not a valid " + k + " (lsekit result)");
     }
   };
-  num("lambda", pb.lambda);
-  num("epsilon", pb.epsilon);
-  num("l2", pb.l2);
+  if (!ctx.ot) {
+    num("lambda", pb.lambda);
+    num("l2", pb.l2);
+  } else {
+    num("epsilon", pb.epsilon);
+  }
   const AnyTask any = load_task(input, pb);
   return std::visit(
       [&](const auto& task) {

@@ -16,8 +16,9 @@ int cmd_compare(int argc, const char* const* argv);
 int cmd_plot(int argc, const char* const* argv);
 /// True when /usr/bin/python3 with h5py and matplotlib can draw plots.
 bool plotting_available();
-/// Runs tools/plot/lsekit_plot.py on a compare file; returns its exit code.
-int run_plot_script(const std::string& file, const std::string& out_dir);
+/// Runs tools/plot/lsekit_plot.py on a compare or result file; returns its exit code.
+/// Without `force` the script refuses to replace existing plot files.
+int run_plot_script(const std::string& file, const std::string& out_dir, bool force);
 /// `lsekit import fashion-mnist|csv` (tools/cmd_import.cpp).
 int cmd_import(int argc, const char* const* argv);
 

@@ -36,7 +36,9 @@ void usage(std::FILE* out) {
                LSEKIT_VERSION);
   for (const auto& c : kCommands) std::fprintf(out, "  %-9s %s\n", c.name, c.help);
   std::fprintf(out,
-               "\nexit codes: 0 success, 1 numerical failure, 2 usage or invalid input, 3 I/O error\n");
+               "\nevery command takes --config FILE (key = value lines, long option names)\n"
+               "exit codes: 0 success, 1 numerical failure, 2 usage or invalid input, 3 I/O error,\n"
+               "130 interrupted (Ctrl-C; solve and compare write what they have, with its status)\n");
 }
 
 }  // namespace

@@ -1,13 +1,20 @@
 #include "tools/solver_cli.hpp"
 
+#include <fcntl.h>
 #include <omp.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 
 #include "core/errors.hpp"
+#include "data/dataset.hpp"
+#include "data/h5.hpp"
 
 namespace lsekit::cli {
 
@@ -115,8 +122,14 @@ SolverOptions finish(SolverArgs& a, const po::variables_map& vm) {
   return o;
 }
 
-void parse(int argc, const char* const* argv, const po::options_description& visible,
+void parse(int argc, const char* const* argv, const po::options_description& described,
            const po::positional_options_description& positional, po::variables_map& vm) {
+  // Every subcommand takes --config FILE, whether or not its table lists it.
+  po::options_description visible;
+  visible.add(described);
+  std::string config_unused;
+  if (!described.find_nothrow("config", false))
+    visible.add_options()("config", po::value(&config_unused), "read further options from FILE");
   po::store(po::command_line_parser(argc, argv).options(visible).positional(positional).run(), vm);
   if (vm.count("config") && !vm["config"].as<std::string>().empty()) {
     const std::string path = vm["config"].as<std::string>();
@@ -172,16 +185,202 @@ std::string command_line(int argc, const char* const* argv) {
   return s;
 }
 
-void check_output(const std::string& out, bool force) {
+namespace {
+
+std::string reason_of(int err) {
+  if (err == EACCES || err == EPERM) return "permission denied";
+  std::string r = std::strerror(err);
+  if (!r.empty()) r[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(r[0])));
+  return r;
+}
+
+/// Creates and removes a probe file in `dir`; 0 or the errno of the failure.
+int probe_directory(const std::filesystem::path& dir) {
+  const std::string probe =
+      (dir.empty() ? std::string(".") : dir.string()) + "/.lsekit-probe-" + std::to_string(::getpid());
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) return errno;
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void check_writable(const std::string& path) {
   namespace fs = std::filesystem;
-  if (out.empty()) throw InputError("--out is required");
+  const fs::path parent = fs::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty() && !fs::exists(parent, ec))
+    throw IoError("cannot write " + path + ": directory " + parent.string() + " does not exist");
+  if (!parent.empty() && !fs::is_directory(parent, ec))
+    throw IoError("cannot write " + path + ": " + parent.string() + " is not a directory");
+  if (const int err = probe_directory(parent)) throw IoError("cannot write " + path + ": " + reason_of(err));
+  if (fs::exists(path, ec) && ::access(path.c_str(), W_OK) != 0)
+    throw IoError("cannot write " + path + ": " + reason_of(errno));
+}
+
+void check_output(const std::string& out, bool force, const char* option) {
+  namespace fs = std::filesystem;
+  if (out.empty()) throw InputError(std::string(option) + " is required");
   if (fs::exists(out) && !force)
-    throw InputError("--out " + out + " exists; pass --force to overwrite it");
+    throw InputError(std::string(option) + " " + out + " exists; pass --force to overwrite it");
   if (fs::exists(out) && !fs::is_regular_file(out))  // --force never replaces /dev/null or a directory
-    throw InputError("--out " + out + " exists and is not a regular file; not replacing it");
-  const fs::path parent = fs::path(out).parent_path();
-  if (!parent.empty() && !fs::is_directory(parent))
-    throw IoError(out + ": directory " + parent.string() + " does not exist");
+    throw InputError(std::string(option) + " " + out + " exists and is not a regular file; not replacing it");
+  check_writable(out);
+}
+
+void write_output(const std::string& out, const H5Doc& doc) {
+  write_plainly(out, [&] { write_h5doc(out, doc, true); });
+}
+
+void write_plainly(const std::string& out, const std::function<void()>& write) {
+  try {
+    check_writable(out);  // the directory may have changed during the run
+    write();
+  } catch (const IoError& e) {
+    const std::string what = e.what();
+    if (what.rfind("cannot write " + out + ":", 0) == 0) throw;
+    // The HDF5 layer names its temporary file: say what failed in the user's terms.
+    std::error_code ec;
+    const auto space = std::filesystem::space(std::filesystem::path(out).parent_path().empty()
+                                                  ? std::filesystem::path(".")
+                                                  : std::filesystem::path(out).parent_path(), ec);
+    throw IoError("cannot write " + out + ": " +
+                  (!ec && space.available < (1u << 20) ? "no space left on the device"
+                                                       : "the HDF5 library could not write the file"));
+  }
+}
+
+// ---- options that do not apply ------------------------------------------------------
+
+ApplyContext problem_context(const std::string& input) {
+  ApplyContext c;
+  std::string format;
+  try {
+    format = file_format(input);
+  } catch (const std::exception&) {
+    return c;  // load_task reports the unreadable file with its own message
+  }
+  c.ot = format == "lsekit-ot";
+  if (format == "lsekit-dataset") {
+    try {  // the root attribute only, not the data
+      h5::Handle file = h5::open_file(input);
+      AttrValue v;
+      c.regression = h5::has_attr(file.get(), "task") &&
+                     h5::read_attr_value(file.get(), "task", v, nullptr, h5::Where{input, ""}, "/") &&
+                     std::holds_alternative<std::string>(v) && std::get<std::string>(v) == "regression";
+    } catch (const std::exception&) {
+    }
+  }
+  return c;
+}
+
+bool variance_reduction_on(const SolverOptions& o, bool /*batch_over_groups*/) {
+  // Replace by solvers/options.hpp's uses_variance_reduction(o, batch_over_groups) once the
+  // solvers implement it (auto resolves to svrg where the estimator allows it).
+  return o.solver != SolverKind::Full && o.variance_reduction == VarianceReduction::Svrg;
+}
+
+namespace {
+
+struct Applicability {
+  const char* option;
+  std::function<bool(const ApplyContext&)> applies;
+  const char* reason;  // why it does not apply (completes "--X does not apply: ...")
+  const char* reason_svrg = nullptr;  // the reason when the runs use variance reduction
+};
+
+bool stochastic(const ApplyContext& c) { return c.solver != SolverKind::Full; }
+bool step_rule(const ApplyContext& c) {  // a run that takes gradient steps with --optimizer
+  return c.optimizer == OptimizerKind::Sgd || c.optimizer == OptimizerKind::Nesterov ||
+         c.optimizer == OptimizerKind::Adam;
+}
+bool own_step_rule(const ApplyContext& c) { return step_rule(c) && !c.variance_reduction; }
+bool full_quasi_newton(const ApplyContext& c) {
+  return c.solver == SolverKind::Full && (c.optimizer == OptimizerKind::Lbfgs || c.optimizer == OptimizerKind::Sinkhorn);
+}
+
+// The one table: option -> when it has an effect -> why not otherwise.
+const std::vector<Applicability>& applicability_table() {
+  static const std::vector<Applicability> t = {
+      {"lambda", [](const ApplyContext& c) { return !c.ot; },
+       "entropic OT's temperature is --epsilon (lambda is the DRO temperature)"},
+      {"l2", [](const ApplyContext& c) { return !c.ot; }, "entropic OT's semi-dual has no L2 term"},
+      {"init", [](const ApplyContext& c) { return !c.ot; },
+       "entropic OT starts from the zero potential (--init applies to DRO problems)"},
+      {"epsilon", [](const ApplyContext& c) { return c.ot; },
+       "it is entropic OT's temperature; DRO problems take --lambda"},
+      {"atoms", [](const ApplyContext& c) { return c.ot && stochastic(c); },
+       "it samples OT target atoms per source sample (stochastic solvers on entropic OT only)"},
+      {"rho", [](const ApplyContext& c) { return c.solver == SolverKind::Softplus; },
+       "rho is the softplus relaxation parameter (--solver softplus only)"},
+      {"rho-kappa", [](const ApplyContext& c) { return c.solver == SolverKind::Softplus; },
+       "it sets softplus's adaptive rho (--solver softplus only)"},
+      {"step", own_step_rule,
+       "full uses L-BFGS/Sinkhorn, which take no step size (give --optimizer sgd|nesterov|adam for "
+       "full-batch gradient steps)",
+       "SVRG derives its own step from the data (pass --variance-reduction none to use --step)"},
+      {"epochs", [](const ApplyContext& c) { return stochastic(c) || step_rule(c); },
+       "full with L-BFGS/Sinkhorn stops on --gtol/--max-iter, not on epochs"},
+      {"steps", [](const ApplyContext& c) { return stochastic(c) || step_rule(c); },
+       "full with L-BFGS/Sinkhorn stops on --gtol/--max-iter, not on a step count"},
+      {"schedule", own_step_rule, "full uses L-BFGS/Sinkhorn, which have no step-size schedule",
+       "SVRG derives its own step from the data (pass --variance-reduction none to use --schedule)"},
+      {"decay-k0", own_step_rule, "full uses L-BFGS/Sinkhorn, which have no step-size schedule",
+       "SVRG derives its own step from the data (pass --variance-reduction none to use --decay-k0)"},
+      {"optimizer", [](const ApplyContext& c) { return !c.variance_reduction; },
+       "variance reduction (SVRG) uses its own step rule; pass --variance-reduction none to use --optimizer"},
+      {"momentum", [](const ApplyContext& c) { return own_step_rule(c) && c.optimizer == OptimizerKind::Nesterov; },
+       "it is the Nesterov momentum (--optimizer nesterov only)",
+       "SVRG uses its own step rule (pass --variance-reduction none to use --momentum)"},
+      {"beta1", [](const ApplyContext& c) { return own_step_rule(c) && c.optimizer == OptimizerKind::Adam; },
+       "it is an Adam parameter (--optimizer adam only)",
+       "SVRG uses its own step rule (pass --variance-reduction none to use Adam)"},
+      {"beta2", [](const ApplyContext& c) { return own_step_rule(c) && c.optimizer == OptimizerKind::Adam; },
+       "it is an Adam parameter (--optimizer adam only)",
+       "SVRG uses its own step rule (pass --variance-reduction none to use Adam)"},
+      {"batch", stochastic, "full uses every sample at every step"},
+      {"sampling", stochastic, "full uses every sample at every step"},
+      {"average", stochastic, "iterate averaging applies to the stochastic solvers"},
+      {"average-from", stochastic, "iterate averaging applies to the stochastic solvers"},
+      {"clip", [](const ApplyContext& c) { return stochastic(c) && !c.variance_reduction; },
+       "gradient clipping applies to the stochastic solvers",
+       "SVRG safeguards its own step (pass --variance-reduction none to use --clip)"},
+      {"variance-reduction", stochastic, "full uses exact gradients (nothing to reduce)"},
+      {"eval-points", stochastic, "full records every iteration"},
+      {"gtol", full_quasi_newton, "it is the L-BFGS/Sinkhorn tolerance of --solver full; use --tol"},
+      {"max-iter", full_quasi_newton, "it is the L-BFGS/Sinkhorn iteration limit of --solver full; use --epochs/--steps"},
+      {"lbfgs-memory", [](const ApplyContext& c) { return c.solver == SolverKind::Full && c.optimizer == OptimizerKind::Lbfgs; },
+       "it is the history size of L-BFGS (--solver full --optimizer lbfgs only)"},
+  };
+  return t;
+}
+
+std::string describe(const ApplyContext& c) {
+  std::string s = c.ot ? "entropic OT" : c.regression ? "DRO regression" : "DRO classification";
+  s += std::string(", --solver ") + name_of(kSolverNames, c.solver);
+  if (c.solver == SolverKind::Full || !c.variance_reduction)
+    s += std::string(" --optimizer ") + name_of(kOptimizerNames, c.optimizer);
+  if (c.variance_reduction) s += " with SVRG";
+  return s;
+}
+
+}  // namespace
+
+void check_applicable(const po::variables_map& vm, const std::vector<ApplyContext>& runs,
+                      const std::string& input) {
+  if (runs.empty()) return;
+  for (const auto& a : applicability_table()) {
+    if (!vm.count(a.option) || vm[a.option].defaulted()) continue;
+    bool any = false;
+    for (const auto& c : runs) any = any || a.applies(c);
+    if (!any) {
+      const char* why = a.reason_svrg && runs.front().variance_reduction ? a.reason_svrg : a.reason;
+      throw InputError(std::string("--") + a.option + " does not apply to " + input + " (" + describe(runs.front()) +
+                       (runs.size() > 1 ? ", nor to any other run of the grid" : "") + "): " + why);
+    }
+  }
 }
 
 }  // namespace lsekit::cli

@@ -4,7 +4,11 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <functional>
 #include <string>
+#include <vector>
+
+#include "data/h5doc.hpp"
 
 #include "solvers/options.hpp"
 #include "tasks/task.hpp"
@@ -46,7 +50,38 @@ int set_threads(int threads);
 /// The full command line, for result files.
 std::string command_line(int argc, const char* const* argv);
 
-/// Refuses to overwrite `out` unless `force`; checks its directory exists.
-void check_output(const std::string& out, bool force);
+/// Refuses to overwrite `out` unless `force`, and proves before any work that `out` can be
+/// written: its directory exists and a probe file can be created (and removed) in it, and an
+/// existing `out` is writable. Throws InputError (exists, no --force) or IoError
+/// ("cannot write /path/x.h5: permission denied") naming `out`, never a temporary name.
+void check_output(const std::string& out, bool force, const char* option = "--out");
+
+/// The same proof for a file that a run writes later (a checkpoint): directory writable,
+/// an existing file writable; never refuses to replace it.
+void check_writable(const std::string& path);
+
+/// Writes `doc` to `out` atomically; any failure becomes IoError("cannot write OUT: reason")
+/// with no temporary file name and no HDF5 error stack.
+void write_output(const std::string& out, const H5Doc& doc);
+/// Runs `write` (which writes `out`), turning any IoError into that same plain message.
+void write_plainly(const std::string& out, const std::function<void()>& write);
+
+/// What the options apply to: the problem kind and one solver configuration.
+struct ApplyContext {
+  bool ot = false;            // entropic OT (lsekit-ot) rather than a DRO dataset
+  bool regression = false;    // DRO regression (--init ls)
+  SolverKind solver = SolverKind::Softplus;
+  OptimizerKind optimizer = OptimizerKind::Adam;
+  bool variance_reduction = false;  // the run uses SVRG (own data-derived step)
+};
+/// The problem kind of INPUT from its root `format`/`task` attributes (no data read).
+ApplyContext problem_context(const std::string& input);
+/// True when `o` runs variance-reduced steps; the solvers' uses_variance_reduction() once
+/// it exists (solvers/options.hpp), until then svrg when asked for explicitly.
+bool variance_reduction_on(const SolverOptions& o, bool batch_over_groups);
+/// Throws InputError (exit 2) for the first option given explicitly (not defaulted) that has
+/// no effect on any of `runs` (one table: option -> predicate -> reason). `input` names the file.
+void check_applicable(const po::variables_map& vm, const std::vector<ApplyContext>& runs,
+                      const std::string& input);
 
 }  // namespace lsekit::cli

@@ -61,3 +61,12 @@ wait_for_line() {
     sleep 0.01
   done
 }
+# as_other CMD...: runs CMD as an unprivileged user (nobody) when the tests run as root, who can
+# write anywhere, so that "permission denied" can be tested; as the user otherwise.
+as_other() {
+  if [ "$(id -u)" -eq 0 ]; then setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; else "$@"; fi
+}
+# wait_for FILE PATTERN PID: wait_for_line with a 120 s limit.
+wait_for() { wait_for_line "$1" "$2" "$3" 120; }
+# no_match PATTERN TEXT: TEXT must not match PATTERN (extended regex).
+no_match() { if grep -Eq -- "$1" <<<"$2"; then bad "output matches /$1/ but must not :: $2"; else ok; fi; }

@@ -104,6 +104,36 @@ else
   bad "SIGINT: no checkpoint int.h5.checkpoint.h5 appeared before the run ended :: $(cat int.log)"
 fi
 
+# ---- the printed resume command works as printed; progress between trace rows ----------------
+# With --eval-points 2 the only trace rows are the first and the last: a progress line before the
+# end comes from the cheap every-64-steps poll. SIGINT is sent once that line has appeared.
+args2=(--solver biased-softmax --batch 1 --epochs 400 --eval-points 2)
+"$LSEKIT" solve reg.h5 --out pr.ref.h5 -q "${args2[@]}" >/dev/null 2>&1
+"$LSEKIT" solve reg.h5 --out pr.h5 --checkpoint-every 1000000 "${args2[@]}" >pr.out 2>pr.err &
+pid=$!
+if wait_for pr.err "step [0-9]+/[0-9]+ " "$pid"; then
+  kill -INT "$pid"
+  wait "$pid"
+  rc=$?
+  line="$(grep -E "step [0-9]+/[0-9]+ " pr.err | head -1)"
+  if [[ "$line" =~ step\ ([0-9]+)/([0-9]+).*\(step\ 0\) ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] &&
+    [ "${BASH_REMATCH[1]}" -lt "${BASH_REMATCH[2]}" ]; then ok; else bad "progress between trace rows :: $line"; fi
+  if [ "$rc" -eq 130 ]; then ok; else bad "SIGINT after the first progress line: exit $rc (want 130)"; fi
+  cmd="$(grep -A1 "continue with:" pr.out | tail -1)"
+  if [ -n "$cmd" ]; then
+    # exactly as printed (no --force added): --resume replaces the --out of its own run
+    expect 0 "wrote pr.h5" -- bash -c "$cmd"
+    same pr.ref.h5 pr.h5
+    no_file pr.h5.checkpoint.h5
+  else
+    bad "no resume command printed :: $(cat pr.out)"
+  fi
+else
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  bad "no progress line before the end of a run with --eval-points 2 :: $(cat pr.err)"
+fi
+
 # ---- misuse --------------------------------------------------------------------------------
 "$LSEKIT" solve reg.h5 --out keep.h5 -q --checkpoint-every 100000 "${args[@]}" >/dev/null 2>&1 &
 pid=$!

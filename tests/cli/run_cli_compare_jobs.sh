@@ -24,22 +24,28 @@ for f in files:
     assert f.attrs["init"] == "ls" and f.attrs["lambdas"] == "0.5,2", dict(f.attrs)
     assert len(f["runs"]) == N, (f.filename, len(f["runs"]))
     s = f["summary"]
-    for c in ["solver", "seed", "status", "steps", "step_size", "final_objective", "time_s",
-              "lambda", "optimizer", "batch", "rho", "f_star"]:
+    for c in ["run", "solver", "seed", "status", "steps", "step_size", "final_objective", "time_s",
+              "lambda", "optimizer", "schedule", "variance_reduction", "batch", "rho", "f_star", "gap",
+              "passes", "test_rmse"]:
         assert c in s and s[c].shape == (N,), (f.filename, c)
-    names = s.attrs["solver_codes"].split(",")
+    # String columns read as str with .asstr(), the run column names the group under /runs.
+    solver = s["solver"].asstr()[()]
+    assert list(s["run"].asstr()[()]) == sorted(f["runs"]), list(s["run"].asstr()[()])
+    assert set(s["status"].asstr()[()]) <= {"converged", "budget-exhausted", "diverged", "interrupted"}
     for i, rid in enumerate(sorted(f["runs"])):
         g = f["runs"][rid]
         for k in ["solution/weights", "solution/intercept", "trace/objective", "metrics"]:
             assert k in g, (f.filename, rid, k)
         assert g["solution/weights"].shape == (3,)
-        assert g.attrs["solver"] == names[s["solver"][i]]
-        assert g.attrs["lambda"] == s["lambda"][i] and g.attrs["step"] == s["step_size"][i]
+        assert g.attrs["solver"] == solver[i] and g.attrs["status"] == s["status"].asstr()[i]
+        assert g.attrs["optimizer"] == s["optimizer"].asstr()[i]
+        assert g.attrs["lambda"] == s["lambda"][i]
+        assert g.attrs["step"] == s["step_size"][i] or (solver[i] == "full" and np.isnan(s["step_size"][i]))
         assert g.attrs["objective"] == s["final_objective"][i] and g.attrs["batch"] == s["batch"][i]
         assert g.attrs["f_star"] == s["f_star"][i]
     # F* per lambda: the L-BFGS reference of that lambda, and it differs between lambdas.
-    lam, sol, obj, fs = (s[c][:] for c in ("lambda", "solver", "final_objective", "f_star"))
-    full = names.index("full")
+    lam, obj, fs = (s[c][:] for c in ("lambda", "final_objective", "f_star"))
+    sol, full = solver, "full"
     for l in (0.5, 2.0):
         ref = obj[(lam == l) & (sol == full)]
         assert ref.size == 1 and np.all(fs[lam == l] == ref[0]), (l, ref, fs[lam == l])
@@ -84,6 +90,39 @@ expect 2 "--init: unknown value 'ones'" -- "$LSEKIT" solve reg.h5 --out e5.h5 --
 "$LSEKIT" gen classification --out cls.h5 --n 100 --p 3 >/dev/null
 expect 2 "cls.h5.*--init ls.*DRO regression only" -- "$LSEKIT" solve cls.h5 --out e6.h5 --init ls -q
 for f in e1 e2 e3 e4 e5 e6; do no_file "$f.h5"; done
+
+# ---- Ctrl-C: exit 130, finished and interrupted runs written with their status, no inf/nan --
+# SIGINT is sent once the first run has reported its end (its progress line).
+"$LSEKIT" gen regression --out big.h5 --n 20000 --p 10 --seed 3 >/dev/null
+"$LSEKIT" compare big.h5 --out cint.h5 --solvers softplus,sumexp,full --step-sizes 1e-3,1e-2 --seeds 4 \
+  --epochs 30 --batch 1 --jobs 2 >cint.out 2>cint.err &
+pid=$!
+if wait_for cint.err "^\[1/17\]" "$pid"; then
+  kill -INT "$pid"
+  wait "$pid"
+  rc=$?
+  if [ "$rc" -eq 130 ]; then ok; else bad "compare after SIGINT: exit $rc (want 130) :: $(cat cint.out cint.err)"; fi
+  no_match "\binf\b|\bnan\b|-nan" "$(cat cint.out)"
+  if grep -Eq "runs: [0-9]+ converged, [0-9]+ budget-exhausted, [0-9]+ diverged, [0-9]+ interrupted, [0-9]+ not started" cint.out; then
+    ok; else bad "compare after SIGINT: status counts :: $(cat cint.out)"; fi
+  if $PY - <<'PYEOF'
+import h5py, numpy as np
+f = h5py.File("cint.h5", "r")
+assert f.attrs["status"] == "interrupted", dict(f.attrs)
+s = f["summary"]
+st = list(s["status"].asstr()[()])
+assert 1 <= len(st) < 17 and len(f["runs"]) == len(st), (len(st), len(f["runs"]))
+assert "interrupted" in st and any(x != "interrupted" for x in st), st
+for rid, status in zip(s["run"].asstr()[()], st):
+    g = f["runs"][rid]
+    assert g.attrs["status"] == status and np.isfinite(g.attrs["objective"]), (rid, status)
+PYEOF
+  then ok; else bad "compare after SIGINT: the written runs and their status"; fi
+else
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  bad "compare: no run finished (or all did) before SIGINT could be sent :: $(cat cint.err)"
+fi
 
 echo "cli compare jobs: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
