@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# usage: run_install_test.sh BUILD_DIR EXAMPLE_DIR [CXX]
+# usage: run_install_test.sh BUILD_DIR EXAMPLE_DIR [CXX [SOURCE_DIR]]
 # Installs the lsekit build in BUILD_DIR to a fresh temporary prefix, then builds and runs the
 # example in EXAMPLE_DIR against that prefix only: with CMake's find_package(lsekit) and with
-# pkg-config. The source tree is not on any include path.
+# pkg-config. The source tree is not on any include path. With SOURCE_DIR, also configures
+# (without building) a parent project that uses lsekit as a subproject and checks that it sets
+# no build type, puts no -march=native or warning flags on lsekit::lsekit and adds no tests.
 set -euo pipefail
 build="$(cd "$1" && pwd)"
 example="$(cd "$2" && pwd)"
@@ -34,4 +36,27 @@ mkdir -p "$prefix/build-pc"
 ${CCACHE:-$(command -v ccache || true)} "$cxx" -O2 "$example/dro_regression.cpp" \
   -o "$prefix/build-pc/dro_regression" $(pkg-config --cflags --libs lsekit)
 "$prefix/build-pc/dro_regression"
+if [ -n "${4:-}" ]; then
+  echo "== add_subdirectory (configure only)"
+  src="$(cd "$4" && pwd)"
+  mkdir -p "$prefix/parent"
+  cat >"$prefix/parent/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.20)
+project(parent LANGUAGES CXX)
+add_subdirectory("$src" lsekit)
+get_target_property(opts lsekit_core INTERFACE_COMPILE_OPTIONS)
+file(WRITE "\${CMAKE_BINARY_DIR}/report.txt" "type=[\${CMAKE_BUILD_TYPE}] opts=[\${opts}] tests=[\${LSEKIT_BUILD_TESTS}]")
+add_executable(app "$example/dro_regression.cpp")
+target_link_libraries(app PRIVATE lsekit::lsekit)
+CMAKE
+  cmake -S "$prefix/parent" -B "$prefix/parent/build" >/dev/null
+  report="$(cat "$prefix/parent/build/report.txt")"
+  echo "$report"
+  [ "$report" = "type=[] opts=[opts-NOTFOUND] tests=[OFF]" ] ||
+    { echo "install: lsekit as a subproject changes its parent: $report" >&2; exit 1; }
+  if ctest --test-dir "$prefix/parent/build" -N 2>/dev/null | grep -q "Test *#"; then
+    echo "install: lsekit as a subproject adds tests to its parent" >&2
+    exit 1
+  fi
+fi
 echo "install test: ok"
