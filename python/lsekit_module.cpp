@@ -157,14 +157,25 @@ SolverOptions make_options(const py::dict& kw, int& threads) {
   return o;
 }
 
-int set_threads(int threads) {  // the command line's rule (tools/solver_cli.cpp)
-  constexpr int kMaxThreads = 1024;
-  if (threads < 0 || threads > kMaxThreads)
-    throw InputError("--threads must be in 0.." + std::to_string(kMaxThreads) +
-                     " (0 = all cores), got " + std::to_string(threads));
-  if (threads > 0) omp_set_num_threads(threads);
-  return omp_get_max_threads();
-}
+// OpenMP threads for one solve (the command line's rule, tools/solver_cli.cpp: 0 = all cores),
+// restored afterwards: a Python process runs many solves, each with its own `threads`.
+class ThreadCount {
+ public:
+  explicit ThreadCount(int threads) : before_(omp_get_max_threads()) {
+    constexpr int kMaxThreads = 1024;
+    if (threads < 0 || threads > kMaxThreads)
+      throw InputError("--threads must be in 0.." + std::to_string(kMaxThreads) +
+                       " (0 = all cores), got " + std::to_string(threads));
+    if (threads > 0) omp_set_num_threads(threads);
+  }
+  ~ThreadCount() { omp_set_num_threads(before_); }
+  ThreadCount(const ThreadCount&) = delete;
+  ThreadCount& operator=(const ThreadCount&) = delete;
+  int in_force() const { return omp_get_max_threads(); }
+
+ private:
+  int before_;
+};
 
 ProblemOptions make_problem_options(double lam, double epsilon, double l2, const std::string& init) {
   ProblemOptions po;
@@ -351,7 +362,8 @@ py::dict run(MakeTask make_task, RunRequest req, py::object progress) {
   std::optional<TaskRun> out;
   {
     py::gil_scoped_release nogil;
-    const int nthreads = set_threads(req.threads);
+    const ThreadCount threads(req.threads);
+    const int nthreads = threads.in_force();
     auto go = [&](const auto& task) {
       const auto& p = task.problem();
       const RunInfo info{req.command_line, req.input, task.kName, task.temperature_name(),

@@ -164,3 +164,15 @@ def test_gil_is_released_while_solving():
     # the other thread kept running while the solver ran (no tick at all if the GIL were held)
     assert t1 - t0 > 0.1, "the solve is too short to tell"
     assert len(during) >= 5, (t1 - t0, len(during))
+
+
+def test_thread_count_does_not_change_the_result():
+    X, y = regression_data(n=3000, p=8)
+    default = lsekit.solve_dro_regression(X, y, **FAST)
+    one = lsekit.solve_dro_regression(X, y, threads=1, **FAST)
+    two = lsekit.solve_dro_regression(X, y, threads=2, **FAST)
+    same(one, two)
+    same(one, default)
+    assert one.attrs["threads"] == 1 and two.attrs["threads"] == 2
+    # `threads` applies to its own solve only
+    assert lsekit.solve_dro_regression(X, y, **FAST).attrs["threads"] == default.attrs["threads"]

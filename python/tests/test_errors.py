@@ -95,3 +95,32 @@ def test_file_errors(workdir):
     assert (workdir / "out.h5").read_text() == "keep me"
     with pytest.raises(ValueError, match="not an lsekit-result file"):
         lsekit.read_result(workdir / "d.h5")
+
+
+def test_array_errors_are_the_cli_messages_with_arrays_for_the_file(cli, workdir):
+    """The same invalid content gives the same message in a file (CLI) and in arrays (Python)."""
+    X, y = regression_data(n=50)
+    X[3, 1] = np.inf
+    path = workdir / "bad.h5"
+    write_dataset(path, X, y)
+    msg = cli_error(cli, path, "--out", workdir / "cli.h5")
+    with pytest.raises(ValueError) as e:
+        lsekit.solve_dro_regression(X, y)
+    assert str(e.value) == msg.replace(str(path), "(arrays)")
+
+    Xo, Yo, bo = ot_data()
+    bo[2] = -bo[2]
+    path = workdir / "bad_ot.h5"
+    write_ot(path, Xo, Yo, bo, 0.5)
+    msg = cli_error(cli, path, "--out", workdir / "cli.h5")
+    with pytest.raises(ValueError) as e:
+        lsekit.solve_ot(Xo, Yo, bo, 0.5)
+    assert str(e.value) == msg.replace(str(path), "(arrays)")
+
+    X, y = regression_data(n=50)
+    path = workdir / "ok.h5"
+    write_dataset(path, X, y)
+    msg = cli_error(cli, path, "--out", workdir / "cli.h5", "--batch", "64", "--clip", "-1")
+    with pytest.raises(ValueError) as e:
+        lsekit.solve_dro_regression(X, y, batch=64, clip=-1)
+    assert str(e.value) == msg.replace(str(path), "(arrays)")
