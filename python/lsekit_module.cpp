@@ -4,8 +4,10 @@
 // and seed give bitwise the same result through Python and through the command line.
 //
 //   arrays in    float64 or float32, C- or F-ordered (python/lsekit/__init__.py makes anything
-//                else one of those): copied once into the task's Eigen storage, converting
-//                dtype and order in that one copy (the problems own or view that storage).
+//                else one of those): read in place through an Eigen::Map with the array's
+//                strides and copied into the task's Dataset / OtInstance in one pass that also
+//                converts dtype and order. (The classification and OT problems view that storage;
+//                DroRegression keeps its own copy of X, as it does for files.)
 //   GIL          released while the task is built, solved, evaluated and its result built.
 //   Ctrl-C       PyObserver::interrupted() takes the GIL at most every 0.1 s of wall time to
 //                run PyErr_CheckSignals(); a pending KeyboardInterrupt stops the solver

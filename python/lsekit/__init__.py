@@ -21,8 +21,8 @@ takes the C++ library's default (``lsekit.defaults()``); ``None`` means "not giv
 ``progress`` is an optional callable called with each trace row (a dict); returning ``False``
 stops the run (status ``interrupted``).
 
-Arrays: float64 and float32, C- or F-ordered, are read as they are (one copy into the solver's
-storage, converting dtype and order on the way); anything else is converted first. The solve
+Arrays: float64 and float32, C- or F-ordered, are read in place and copied into lsekit's own
+storage in one pass that also converts dtype and order; anything else is converted by NumPy first. The solve
 runs without the GIL; Ctrl-C stops it and raises KeyboardInterrupt. Invalid input raises
 ValueError with the message ``lsekit solve`` prints (``(arrays)`` stands for the file name).
 """
