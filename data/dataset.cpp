@@ -287,6 +287,10 @@ Dataset read_dataset(const std::string& path) {
   return d;
 }
 
+void validate_dataset(const Dataset& d, const std::string& file) {
+  validate(d, h5::Where{file, problem_name(d.task)});
+}
+
 void write_dataset(const std::string& path, const Dataset& d) {
   const h5::Where w{path, problem_name(d.task)};
   validate(d, w);

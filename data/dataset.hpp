@@ -65,6 +65,9 @@ inline AttrValue seed_attr(std::uint64_t seed) {
 /// file and dataset for invalid content, IoError (exit 3) if it cannot be opened.
 Dataset read_dataset(const std::string& path);
 
+/// Validates `d` with the reader's rules; `file` names it in messages (InputError).
+void validate_dataset(const Dataset& d, const std::string& file);
+
 /// Validates `d` (same rules as the reader) and writes it atomically
 /// (temporary name + rename). Throws IoError if the file cannot be written.
 void write_dataset(const std::string& path, const Dataset& d);

@@ -8,6 +8,13 @@
 
 namespace lsekit {
 
+void check_dro_options(const std::string& path, const ProblemOptions& po, const char* pname) {
+  if (!(po.lambda > 0.0) || !std::isfinite(po.lambda))
+    throw InputError(path + ": --lambda must be finite and > 0 (" + pname + ")");
+  if (!(po.l2 >= 0.0) || !std::isfinite(po.l2))
+    throw InputError(path + ": --l2 must be finite and >= 0 (" + pname + ")");
+}
+
 AnyTask load_task(const std::string& path, const ProblemOptions& po) {
   if (po.init != "zero" && po.init != "ls")
     throw InputError("--init: unknown value '" + po.init + "' (choose zero or ls)");
@@ -22,10 +29,7 @@ AnyTask load_task(const std::string& path, const ProblemOptions& po) {
     Dataset d = read_dataset(path);
     const char* pname = d.task == Task::Regression ? "DRO regression" : "DRO classification";
     if (d.task != Task::Regression) init_zero_only(pname);
-    if (!(po.lambda > 0.0) || !std::isfinite(po.lambda))
-      throw InputError(path + ": --lambda must be finite and > 0 (" + pname + ")");
-    if (!(po.l2 >= 0.0) || !std::isfinite(po.l2))
-      throw InputError(path + ": --l2 must be finite and >= 0 (" + pname + ")");
+    check_dro_options(path, po, pname);
     if (d.task == Task::Regression) return RegressionTask(std::move(d), po);
     return ClassificationTask(std::move(d), po);
   }

@@ -17,16 +17,28 @@ namespace lsekit::cli {
 
 namespace {
 constexpr const char* kPython = "/usr/bin/python3";
+
+// The installed script next to the installed binary, else the source tree's.
+std::string plot_script() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto installed = exe.parent_path() / LSEKIT_PLOT_SCRIPT_FROM_BIN;
+    if (std::filesystem::exists(installed, ec)) return installed.lexically_normal().string();
+  }
+  return LSEKIT_PLOT_SCRIPT;
 }
+}  // namespace
 
 bool plotting_available() {
-  if (!std::filesystem::exists(kPython) || !std::filesystem::exists(LSEKIT_PLOT_SCRIPT)) return false;
+  if (!std::filesystem::exists(kPython) || !std::filesystem::exists(plot_script())) return false;
   const int rc = std::system("/usr/bin/python3 -c 'import h5py, matplotlib' >/dev/null 2>&1");
   return rc == 0;
 }
 
 int run_plot_script(const std::string& file, const std::string& out_dir, bool force) {
-  std::vector<std::string> args{kPython, LSEKIT_PLOT_SCRIPT, file};
+  const std::string script = plot_script();
+  std::vector<std::string> args{kPython, script, file};
   if (!out_dir.empty()) args.insert(args.end(), {"--out-dir", out_dir});
   if (force) args.push_back("--force");
   std::vector<char*> argv;
@@ -43,7 +55,7 @@ int run_plot_script(const std::string& file, const std::string& out_dir, bool fo
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status)) return kExitIo;
   const int rc = WEXITSTATUS(status);
-  if (rc == 127) throw IoError(std::string("cannot run ") + kPython + " " + LSEKIT_PLOT_SCRIPT);
+  if (rc == 127) throw IoError(std::string("cannot run ") + kPython + " " + script);
   return rc;
 }
 

@@ -12,6 +12,7 @@
 #include "tools/commands.hpp"
 #include "tools/run_record.hpp"
 #include "tools/solver_cli.hpp"
+#include "tasks/run.hpp"
 #include "tasks/tasks.hpp"
 
 namespace lsekit::cli {
@@ -117,9 +118,7 @@ int cmd_solve(int argc, const char* const* argv) {
   return std::visit(
       [&](const auto& task) {
         const auto& p = task.problem();
-        using P = std::decay_t<decltype(p)>;
-        if (std::string why = opt.check(p.num_items(), p.num_groups(), P::kBatchOverGroups); !why.empty())
-          throw InputError(input + ": " + why + " (" + task.kName + ")");
+        check_options(task, opt, input);
         Recorder rec(task, !quiet);
         rec.set_tolerances(opt.tol, opt.gtol);
         {
@@ -156,11 +155,7 @@ int cmd_solve(int argc, const char* const* argv) {
           throw InputError(resume + ": " + e.what() + " (" + task.kName + ")");
         }
         Metrics fm = evaluate_task(task, r.theta);
-        H5Doc doc;
-        doc.set_attr("/", "format", std::string("lsekit-result"));
-        doc.set_attr("/", "format_version", std::int64_t{1});
-        doc.set_attr("/", "version", std::string(LSEKIT_VERSION));
-        add_run(doc, "", task, opt, r, rec.rows(), Metrics(fm.begin() + 1, fm.end()), info);
+        H5Doc doc = result_document(task, opt, r, rec.rows(), fm, info);
         if (!resume.empty()) doc.set_attr("/", "resumed_from", resume);
         write_output(out, doc);
         std::printf("%s\n", r.brief_report().c_str());

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Set-up for a fresh Debian 12 machine: installs the Debian packages lsekit needs
 # (only those missing), configures a Release build (-O3 -march=native) in build/
-# and builds it. Idempotent: a second run only rebuilds what changed.
+# and builds it, the Python module included (use it with PYTHONPATH=build/python).
+# Idempotent: a second run only rebuilds what changed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(build-essential cmake pkg-config libeigen3-dev libhdf5-dev libboost-program-options-dev
-          catch2 zlib1g-dev dataset-fashion-mnist python3-h5py python3-matplotlib)
+          catch2 zlib1g-dev dataset-fashion-mnist python3-h5py python3-matplotlib
+          python3-dev pybind11-dev python3-pybind11 python3-numpy python3-pytest)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

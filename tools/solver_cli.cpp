@@ -276,10 +276,8 @@ ApplyContext problem_context(const std::string& input) {
   return c;
 }
 
-bool variance_reduction_on(const SolverOptions& o, bool /*batch_over_groups*/) {
-  // Replace by solvers/options.hpp's uses_variance_reduction(o, batch_over_groups) once the
-  // solvers implement it (auto resolves to svrg where the estimator allows it).
-  return o.solver != SolverKind::Full && o.variance_reduction == VarianceReduction::Svrg;
+bool variance_reduction_on(const SolverOptions& o, bool batch_over_groups) {
+  return o.variance_reduced(batch_over_groups);
 }
 
 namespace {
@@ -315,8 +313,9 @@ const std::vector<Applicability>& applicability_table() {
        "it samples OT target atoms per source sample (stochastic solvers on entropic OT only)"},
       {"rho", [](const ApplyContext& c) { return c.solver == SolverKind::Softplus; },
        "rho is the softplus relaxation parameter (--solver softplus only)"},
-      {"rho-kappa", [](const ApplyContext& c) { return c.solver == SolverKind::Softplus; },
-       "it sets softplus's adaptive rho (--solver softplus only)"},
+      {"rho-kappa", [](const ApplyContext& c) { return c.solver == SolverKind::Softplus && !c.variance_reduction; },
+       "it sets softplus's adaptive rho (--solver softplus only)",
+       "with SVRG, softplus's rho follows --tol (its bias stays two orders below the tolerance)"},
       {"step", own_step_rule,
        "full uses L-BFGS/Sinkhorn, which take no step size (give --optimizer sgd|nesterov|adam for "
        "full-batch gradient steps)",
@@ -341,14 +340,21 @@ const std::vector<Applicability>& applicability_table() {
        "it is an Adam parameter (--optimizer adam only)",
        "SVRG uses its own step rule (pass --variance-reduction none to use Adam)"},
       {"batch", stochastic, "full uses every sample at every step"},
-      {"sampling", stochastic, "full uses every sample at every step"},
-      {"average", stochastic, "iterate averaging applies to the stochastic solvers"},
-      {"average-from", stochastic, "iterate averaging applies to the stochastic solvers"},
+      {"sampling", [](const ApplyContext& c) { return stochastic(c) && !c.variance_reduction; },
+       "full uses every sample at every step",
+       "SVRG samples by importance from its snapshot (pass --variance-reduction none to use --sampling)"},
+      {"average", [](const ApplyContext& c) { return stochastic(c) && !c.variance_reduction; },
+       "iterate averaging applies to the stochastic solvers",
+       "SVRG returns its last accepted snapshot (pass --variance-reduction none to average)"},
+      {"average-from", [](const ApplyContext& c) { return stochastic(c) && !c.variance_reduction; },
+       "iterate averaging applies to the stochastic solvers",
+       "SVRG returns its last accepted snapshot (pass --variance-reduction none to average)"},
       {"clip", [](const ApplyContext& c) { return stochastic(c) && !c.variance_reduction; },
        "gradient clipping applies to the stochastic solvers",
        "SVRG safeguards its own step (pass --variance-reduction none to use --clip)"},
       {"variance-reduction", stochastic, "full uses exact gradients (nothing to reduce)"},
-      {"eval-points", stochastic, "full records every iteration"},
+      {"eval-points", [](const ApplyContext& c) { return stochastic(c) && !c.variance_reduction; },
+       "full records every iteration", "SVRG records one trace row per accepted snapshot"},
       {"gtol", full_quasi_newton, "it is the L-BFGS/Sinkhorn tolerance of --solver full; use --tol"},
       {"max-iter", full_quasi_newton, "it is the L-BFGS/Sinkhorn iteration limit of --solver full; use --epochs/--steps"},
       {"lbfgs-memory", [](const ApplyContext& c) { return c.solver == SolverKind::Full && c.optimizer == OptimizerKind::Lbfgs; },

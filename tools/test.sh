@@ -4,7 +4,10 @@
 # (-O1 -g1, -march=native like the Release build, the same flags for every target but
 # Catch2's own main) and runs
 # them there: every Catch2 test and the command-line scripts, hostile-input corpus included
-# (all but the allocation test, which is about Eigen's heap use and runs in Release).
+# (all but the allocation test, which is about Eigen's heap use, the install test and the
+# Python tests, which run in Release). The Release pass includes the install test: lsekit is
+# installed to a temporary prefix and examples/cpp is built against it with find_package(lsekit)
+# and with pkg-config (tests/install/run_install_test.sh).
 # Any sanitizer report fails its test (halt_on_error, -fno-sanitize-recover=all, exit code 86;
 # leaks inside libhdf5 are suppressed, see tests/lsan.supp).
 # LSEKIT_SANITIZE=0 skips the sanitizer pass; extra arguments go to both ctest runs.
@@ -16,11 +19,13 @@ bash "$root/tools/setup.sh"
 
 asan="${LSEKIT_ASAN_BUILD_DIR:-$root/build-asan}"
 san="-O1 -g1 -DNDEBUG -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-cmake -S "$root" -B "$asan" -DCMAKE_BUILD_TYPE=Sanitize -DLSEKIT_NATIVE=ON \
+cmake -S "$root" -B "$asan" -DCMAKE_BUILD_TYPE=Sanitize -DLSEKIT_NATIVE=ON -DLSEKIT_BUILD_PYTHON=OFF \
   -DCMAKE_C_FLAGS="$san" -DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" >/dev/null
 cmake --build "$asan" -j "$(nproc)" --target lsekit lsekit_tests
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:exitcode=86:strict_string_checks=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=86"
 export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0"
 # The allocation test (nomalloc:*) checks Eigen's heap use, not memory safety: Release only.
-(cd "$asan" && ctest --output-on-failure -j 2 -E '^(nomalloc:|lsekit_nomalloc_tests)' "$@")
+# So do the install test (it installs and builds the example, nothing to sanitize) and the
+# Python tests (the module is not built here).
+(cd "$asan" && ctest --output-on-failure -j 2 -E '^(nomalloc:|lsekit_nomalloc_tests|install$|python:)' "$@")
