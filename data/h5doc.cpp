@@ -129,24 +129,6 @@ h5::Handle utf8_string_type() {
   return t;
 }
 
-void write_strings(hid_t file, const std::string& name, const std::vector<std::string>& v,
-                   const h5::Where& w) {
-  const hsize_t n = v.size();
-  h5::Handle type = utf8_string_type();
-  h5::Handle space = h5::Handle::space(H5Screate_simple(1, &n, nullptr));
-  h5::Handle lcpl = h5::Handle::plist(H5Pcreate(H5P_LINK_CREATE));
-  if (!type || !space || !lcpl || H5Pset_create_intermediate_group(lcpl.get(), 1) < 0)
-    throw IoError(w.msg(name, "cannot set up a string dataset"));
-  h5::Handle dset = h5::Handle::dataset(
-      H5Dcreate2(file, name.c_str(), type.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
-  if (!dset) throw IoError(w.msg(name, "cannot create dataset"));
-  std::vector<const char*> ptrs;
-  for (const auto& s : v) ptrs.push_back(s.c_str());
-  if (n > 0 && H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
-    throw IoError(w.msg(name, "cannot write dataset"));
-  if (!dset.close()) throw IoError(w.msg(name, "cannot close dataset"));
-}
-
 /// A one-dimensional variable-length string dataset; false for any other string layout.
 bool read_strings(const h5::DatasetHeader& h, std::vector<std::string>& out) {
   if (!h.type.variable || h.shape.size() != 1) return false;
@@ -175,7 +157,7 @@ void write_h5doc(const std::string& path, const H5Doc& doc, bool overwrite) {
         h5::write_array(file, name, a.shape, std::get<std::vector<std::int64_t>>(a.data).data(), w);
       }
     }
-    for (const auto& [name, v] : doc.strings) write_strings(file, name, v, w);
+    for (const auto& [name, v] : doc.strings) h5::write_strings(file, name, v, w);
     for (const auto& [object, attrs] : doc.attrs) {
       h5::Handle obj;
       if (doc.datasets.count(object) || doc.strings.count(object)) {

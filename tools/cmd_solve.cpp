@@ -118,7 +118,9 @@ int cmd_solve(int argc, const char* const* argv) {
   return std::visit(
       [&](const auto& task) {
         const auto& p = task.problem();
+        using P = std::decay_t<decltype(p)>;
         check_options(task, opt, input);
+        opt = opt.resolved(P::kBatchOverGroups);  // the result records concrete values
         Recorder rec(task, !quiet);
         rec.set_tolerances(opt.tol, opt.gtol);
         {
