@@ -88,6 +88,8 @@ struct SolverOptions {
   double tol = 1e-6;          // stop once the criterion is <= tol; 0 = run the whole budget
   double time_limit = 0.0;    // seconds of solver time; 0 = none
   VarianceReduction variance_reduction = VarianceReduction::Auto;
+  double svrg_initial_scale = 1.0;  // SVRG: starting multiple of the data-derived step (the
+                                    // safeguard adapts it; tests use it to start far too large)
 
   long eval_points = 50;  // exact evaluations along the run (trace rows), >= 2
   double blowup = 1e6;    // diverged if F > F0 + blowup * (1 + |F0|) at a trace row

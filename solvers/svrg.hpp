@@ -114,7 +114,7 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
   Result res;
   res.solver = Est::kName;
   res.tol = o.tol;
-  double passes = 0.0, solver_time = 0.0, scale = 1.0, step_base = 1.0;
+  double passes = 0.0, solver_time = 0.0, scale = o.svrg_initial_scale, step_base = 1.0;
   long steps_done = 0, epochs_done = 0, rejected = 0;
   Measure cur;
   auto elapsed_since = [](Clock::time_point t) {

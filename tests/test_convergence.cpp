@@ -1,0 +1,338 @@
+// Optimality measures, stopping and status (SPEC section 6), and the variance-reduced solver:
+//  * certificates are never below the true gap F(theta) - F* (DRO regression, entropic OT),
+//    and tiny at an exact optimum;
+//  * grad_norm is an independent |grad F|;
+//  * every status path: converged (with the true gap then below tol), budget-exhausted (with the
+//    criterion in the message), diverged (non-finite and above the start: F never above F0),
+//    interrupted;
+//  * passes accounting;
+//  * SVRG converges linearly with its default step on every problem, and its safeguard recovers
+//    from a step 64 times too large.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "core/exact_evaluator.hpp"
+#include "data/generators.hpp"
+#include "data/ot_generator.hpp"
+#include "problems/dro_classification.hpp"
+#include "solvers/instances.hpp"
+#include "test_support.hpp"
+
+using namespace lsekit;
+using namespace lsekit::test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+template <class P>
+double exact_f(const P& p, const Vec& theta) {
+  ExactEvaluator<P> ev(p);
+  return ev.value(theta);
+}
+
+template <class P>
+Vec optimum(const P& p, double* f_star) {
+  SolverOptions o = SolverOptions::reference();
+  o.gtol = 1e-11;
+  const Result r = solve(p, o);
+  REQUIRE(r.ok());
+  *f_star = r.objective;
+  return r.theta;
+}
+
+// Points around theta*: theta* + delta * random direction, delta from 1e-7 to 3.
+template <class P, class Check>
+void around(const P& p, const Vec& theta_star, std::uint64_t seed, Check check) {
+  Rng rng(seed);
+  for (double delta : {1e-7, 1e-5, 1e-3, 1e-2, 0.1, 0.3, 1.0, 3.0}) {
+    for (int k = 0; k < 3; ++k) {
+      Vec dir(theta_star.size());
+      for (Index j = 0; j < dir.size(); ++j) dir(j) = rng.normal();
+      check(Vec(theta_star + delta * dir / dir.norm() * std::max(1.0, theta_star.norm())));
+    }
+  }
+}
+
+OtInstance ot_instance(long n, long m, double eps, std::uint64_t seed) {
+  OtGenOptions o;
+  o.n = n;
+  o.m = m;
+  o.d = 2;
+  o.epsilon = eps;
+  o.seed = seed;
+  return generate_ot(o);
+}
+
+}  // namespace
+
+TEST_CASE("DRO regression certificate: never below the true gap, tiny at the optimum",
+          "[certificate][regression]") {
+  for (std::uint64_t seed : {1u, 2u}) {
+    for (double lambda : {0.2, 1.0, 5.0}) {
+      for (double l2 : {0.0, 1e-2}) {
+        // Unstandardized features and target (scale 3, offset 2): the bound must not rely on scale.
+        RegressionData d = make_regression_data(120, 5, seed, 0.7, false);
+        d.x = (3.0 * d.x.array() + 2.0).matrix();
+        d.y = (3.0 * d.y.array() + 2.0).matrix();
+        const DroRegression p(d.x, d.y, lambda, l2);
+        double f_star = 0.0;
+        const Vec theta_star = optimum(p, &f_star);
+        ExactEvaluator<DroRegression> ev(p);
+        Vec g;
+        const Measure at_opt = measure(p, ev, theta_star, g);
+        INFO("seed " << seed << " lambda " << lambda << " l2 " << l2);
+        REQUIRE(at_opt.certified);
+        CHECK(at_opt.gap_bound <= 1e-8 * std::max(1.0, std::abs(f_star)));
+        around(p, theta_star, seed, [&](const Vec& th) {
+          const Measure m = measure(p, ev, th, g);
+          const double gap = m.objective - f_star;
+          INFO("F - F* = " << gap << ", bound " << m.gap_bound);
+          CHECK(m.gap_bound >= gap - 1e-12 * std::abs(f_star));
+        });
+      }
+    }
+  }
+}
+
+TEST_CASE("entropic OT certificate: never below the true gap, tiny at the optimum",
+          "[certificate][ot]") {
+  for (double eps : {0.5, 0.1, 0.02}) {
+    const OtInstance inst = ot_instance(150, 12, eps, 5);
+    const SemiDiscreteOt p(inst.x, inst.y, inst.b, eps);
+    double f_star = 0.0;
+    const Vec g_star = optimum(p, &f_star);
+    ExactEvaluator<SemiDiscreteOt> ev(p);
+    Vec g;
+    const Measure at_opt = measure(p, ev, g_star, g);
+    INFO("eps " << eps);
+    REQUIRE(at_opt.certified);
+    CHECK(at_opt.gap_bound <= 1e-8 * std::max(1.0, std::abs(f_star)));
+    CHECK_THAT(at_opt.marginal_error, Catch::Matchers::WithinAbs(g.lpNorm<1>(), 0.0));
+    around(p, g_star, 9, [&](const Vec& th) {
+      const Measure m = measure(p, ev, th, g);
+      const double gap = m.objective - f_star;
+      INFO("F - F* = " << gap << ", bound " << m.gap_bound);
+      CHECK(m.gap_bound >= gap - 1e-12 * std::abs(f_star));
+    });
+  }
+}
+
+TEST_CASE("grad_norm equals an independently computed |grad F| (DRO regression)",
+          "[certificate][regression]") {
+  const RegressionData d = make_regression_data(80, 3, 4, 0.5, false);
+  const double lambda = 0.5, mu = 0.1;
+  const DroRegression p(d.x, d.y, lambda, mu);
+  Rng rng(3);
+  Vec th(4);
+  for (Index j = 0; j < 4; ++j) th(j) = rng.normal();
+  // Brute force: p_i = softmax(l/lambda), grad = sum p_i 2 r_i (x_i, 1) + mu (w, 0).
+  Vec r = d.x * th.head(3);
+  r.array() += th(3) - d.y.array();
+  const Vec l = r.array().square();
+  Vec pw = ((l.array() - l.maxCoeff()) / lambda).exp();
+  pw /= pw.sum();
+  Vec grad = Vec::Zero(4);
+  for (Index i = 0; i < 80; ++i) {
+    grad.head(3) += pw(i) * 2.0 * r(i) * d.x.row(i).transpose();
+    grad(3) += pw(i) * 2.0 * r(i);
+  }
+  grad.head(3) += mu * th.head(3);
+  ExactEvaluator<DroRegression> ev(p);
+  Vec g;
+  const Measure m = measure(p, ev, th, g);
+  CHECK_THAT(m.grad_norm, Catch::Matchers::WithinRel(grad.norm(), 1e-10));
+}
+
+TEST_CASE("status: converged only when the criterion is met, and the true gap is then below tol",
+          "[status]") {
+  const DroRegression p = make_regression(300, 4, 11, 1.0, 1e-3);
+  double f_star = 0.0;
+  optimum(p, &f_star);
+  SolverOptions o = SolverOptions::plain(SolverKind::VariationalLog);
+  o.tol = 1e-2;
+  o.step = 0.1;
+  o.epochs = 300;
+  const Result r = solve(p, o);
+  INFO(r.brief_report() << "; " << r.message);
+  REQUIRE(r.status == Status::Converged);
+  CHECK(r.certified);
+  CHECK(r.criterion <= 1e-2);
+  CHECK((r.objective - f_star) / std::max(1.0, std::abs(f_star)) <= 1e-2);
+  CHECK(r.epochs < 300.0);  // it stopped on the tolerance, not on the budget
+}
+
+TEST_CASE("status: budget-exhausted states the criterion and what to raise", "[status]") {
+  const DroRegression p = make_regression(300, 4, 12, 1.0, 1e-3);
+  SolverOptions o = SolverOptions::plain(SolverKind::VariationalLog);
+  o.tol = 1e-12;
+  o.epochs = 2;
+  const Result r = solve(p, o);
+  INFO(r.message);
+  CHECK(r.status == Status::BudgetExhausted);
+  CHECK_THAT(r.message, Contains("relative gap <="));
+  CHECK_THAT(r.message, Contains("--epochs"));
+  CHECK(std::isfinite(r.criterion));
+  CHECK(r.criterion > 1e-12);
+}
+
+TEST_CASE("status: diverged on a non-finite value returns a finite iterate no worse than the start",
+          "[status]") {
+  const DroRegression p = make_regression(300, 4, 13, 0.2);
+  SolverOptions o = SolverOptions::plain(SolverKind::SumExp);
+  o.optimizer = OptimizerKind::Sgd;
+  o.schedule = ScheduleKind::Constant;
+  o.step = 1e3;
+  o.epochs = 5;
+  const Result r = solve(p, o);
+  INFO(r.message);
+  REQUIRE(r.status == Status::Diverged);
+  CHECK(r.theta.allFinite());
+  CHECK(r.objective <= r.trace.front().objective);
+}
+
+TEST_CASE("status: a run that ends above its starting objective is diverged, never success",
+          "[status][classification]") {
+  // Noisy labels, small lambda, a large Adam step: the plain estimator makes F worse.
+  ClassificationGenOptions g;
+  g.n = 600;
+  g.p = 20;
+  g.num_classes = 5;
+  g.label_noise = 0.3;
+  g.seed = 3;
+  const Dataset data = generate_classification(g);
+  const DroClassification p(data.train.x, data.train.labels, 5, 0.2, 1e-3);
+  SolverOptions o = SolverOptions::plain(SolverKind::BiasedSoftmax);
+  o.batch = 10;
+  o.step = 3.0;
+  o.epochs = 5;
+  const Result r = solve(p, o);
+  INFO(r.brief_report() << "; " << r.message);
+  REQUIRE(r.status == Status::Diverged);
+  CHECK(r.objective <= r.trace.front().objective + 1e-12);
+  for (const TracePoint& t : r.trace) CHECK(std::isfinite(t.objective));
+}
+
+namespace {
+struct StopAfter : Observer {
+  long polls = 0, limit;
+  explicit StopAfter(long n) : limit(n) {}
+  bool interrupted() override { return ++polls > limit; }
+};
+}  // namespace
+
+TEST_CASE("status: interrupted, by the plain loop and by SVRG", "[status]") {
+  const DroRegression p = make_regression(2000, 4, 14, 1.0, 1e-3);
+  for (VarianceReduction vr : {VarianceReduction::None, VarianceReduction::Svrg}) {
+    SolverOptions o = SolverOptions::defaults_for(SolverKind::Softplus);
+    o.variance_reduction = vr;
+    o.tol = 1e-14;
+    StopAfter obs(3);
+    const Result r = solve(p, o, &obs);
+    CHECK(r.status == Status::Interrupted);
+    CHECK(r.theta.allFinite());
+  }
+}
+
+TEST_CASE("passes: the work of the algorithm, diagnostic evaluations apart", "[passes]") {
+  const DroRegression p = make_regression(400, 4, 15, 1.0);
+  SolverOptions o = SolverOptions::plain(SolverKind::Softplus);
+  o.batch = 40;
+  o.epochs = 3;
+  o.eval_points = 4;
+  o.tol = 0.0;  // rows are diagnostics: not in passes
+  Result r = solve(p, o);
+  CHECK_THAT(r.passes, Catch::Matchers::WithinAbs(3.0, 1e-12));
+  CHECK(r.eval_passes >= 4.0);  // one exact pass (plus the certificate's) per row
+  o.tol = 1e-14;  // rows are stopping checks: counted
+  r = solve(p, o);
+  CHECK(r.passes >= 3.0 + 4.0);
+  CHECK(r.trace.back().passes == r.passes);
+  // SVRG: every epoch is its snapshot pass plus 2 (theta and snapshot) per sample of 2n steps.
+  SolverOptions v = SolverOptions::defaults_for(SolverKind::VariationalLog);
+  v.tol = 1e-14;
+  v.epochs = 30;  // budget in passes
+  v.svrg_initial_scale = 0.5;
+  r = solve(p, v);
+  CHECK(r.passes >= 30.0);
+  CHECK(r.passes <= 30.0 + 5.0 + 2.0);  // the budget is checked at each snapshot
+  for (size_t k = 1; k < r.trace.size(); ++k) CHECK(r.trace[k].passes > r.trace[k - 1].passes);
+}
+
+TEST_CASE("SVRG with its default step converges linearly on every problem", "[svrg]") {
+  auto check_linear = [](const Result& r, double f_star, double passes_max) {
+    INFO(r.brief_report() << "; " << r.message);
+    REQUIRE(r.status == Status::Converged);
+    CHECK(r.passes <= passes_max);
+    CHECK((r.objective - f_star) / std::max(1.0, std::abs(f_star)) <= 1e-6);
+    // Error ratio over the accepted snapshots: geometric, bounded below 1 on average.
+    const auto& t = r.trace;
+    const double e0 = t.front().objective - f_star, e1 = t.back().objective - f_star;
+    if (e1 > 1e-13 && t.size() > 2) {
+      const double per_row = std::pow(e1 / e0, 1.0 / static_cast<double>(t.size() - 1));
+      CHECK(per_row < 0.9);
+    }
+    for (size_t k = 1; k < t.size(); ++k) CHECK(t[k].objective <= t[k - 1].objective);
+  };
+  SECTION("DRO regression, unstandardized") {
+    RegressionData d = make_regression_data(300, 6, 21, 0.5, false);
+    d.x = (5.0 * d.x.array() + 1.0).matrix();
+    for (double lambda : {0.2, 1.0}) {
+      const DroRegression p(d.x, d.y, lambda, 1e-3);
+      double f_star = 0.0;
+      optimum(p, &f_star);
+      for (SolverKind k : {SolverKind::Softplus, SolverKind::VariationalLog})
+        check_linear(solve(p, SolverOptions::defaults_for(k)), f_star, 1000);  // ill-conditioned
+    }
+  }
+  SECTION("DRO classification") {
+    ClassificationGenOptions g;
+    g.n = 500;
+    g.p = 10;
+    g.num_classes = 4;
+    g.label_noise = 0.1;
+    g.seed = 22;
+    const Dataset data = generate_classification(g);
+    const DroClassification p(data.train.x, data.train.labels, 4, 1.0, 1e-3);
+    double f_star = 0.0;
+    optimum(p, &f_star);
+    check_linear(solve(p, SolverOptions::defaults_for(SolverKind::Softplus)), f_star, 400);
+  }
+  SECTION("entropic OT, every atom") {
+    const OtInstance inst = ot_instance(400, 20, 0.05, 23);
+    const SemiDiscreteOt p(inst.x, inst.y, inst.b, 0.05);
+    double f_star = 0.0;
+    optimum(p, &f_star);
+    for (SolverKind k : {SolverKind::Softplus, SolverKind::BiasedSoftmax})
+      check_linear(solve(p, SolverOptions::defaults_for(k)), f_star, 400);
+  }
+}
+
+TEST_CASE("SVRG's safeguard recovers from a step 64 times too large", "[svrg]") {
+  const DroRegression p = make_regression(300, 4, 31, 0.5, 1e-3);
+  double f_star = 0.0;
+  optimum(p, &f_star);
+  SolverOptions o = SolverOptions::defaults_for(SolverKind::VariationalLog);
+  o.svrg_initial_scale = 64.0;
+  const Result r = solve(p, o);
+  INFO(r.brief_report() << "; " << r.message);
+  REQUIRE(r.status == Status::Converged);
+  CHECK_THAT(r.message, Contains("rejected by the safeguard"));
+  CHECK((r.objective - f_star) / std::max(1.0, std::abs(f_star)) <= 1e-6);
+}
+
+TEST_CASE("variance reduction resolves: auto is svrg where unbiased, an impossible svrg is refused",
+          "[svrg][options]") {
+  SolverOptions o = SolverOptions::defaults_for(SolverKind::Softplus);
+  CHECK(o.variance_reduced(false));
+  CHECK(o.resolved(false).batch == 1);
+  o.solver = SolverKind::BiasedSoftmax;
+  CHECK_FALSE(o.variance_reduced(false));  // a minibatch softmax is not a finite sum
+  CHECK(o.variance_reduced(true));         // OT with every atom: exact per-sample terms
+  o.atoms = 8;
+  CHECK_FALSE(o.variance_reduced(true));
+  o.variance_reduction = VarianceReduction::Svrg;
+  CHECK_THAT(o.check(100, 50, true), Contains("--atoms 0"));
+  o.atoms = 0;
+  CHECK_THAT(o.check(100, 1, false), Contains("biased-softmax"));
+}
