@@ -98,4 +98,12 @@ void softmax(const V& s, O&& out) {
   out /= out.sum();
 }
 
+/// log(e^a + e^b) without overflow; -inf is the neutral element.
+inline double log_add_exp(double a, double b) {
+  if (a == -kInf) return b;
+  if (b == -kInf) return a;
+  const double m = std::max(a, b);
+  return m + std::log(std::exp(a - m) + std::exp(b - m));
+}
+
 }  // namespace lsekit::num

@@ -25,11 +25,33 @@
 // All are stateless value types; none allocates; thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/numerics.hpp"
+#include "solvers/options.hpp"
+#include "solvers/result.hpp"
 
 namespace lsekit {
+
+/// The hooks every estimator offers the stochastic loop (solvers/stochastic_solver.hpp), so
+/// that the loop never names an estimator: a parameter the estimator adapts while the run goes
+/// (softplus's rho) with its state, and the advice a divergence message gives. The defaults
+/// adapt nothing.
+struct FixedEstimator {
+  static constexpr const char* kAdvice = "";
+  /// Called once before the first step with the run's options.
+  void start(const SolverOptions&) {}
+  /// Sees the scores of one group's minibatch before they become weights.
+  template <class S, class Q>
+  void observe(const S&, const Q&, double /*lambda*/, bool /*batch_over_groups*/) {}
+  /// Called at the end of every block of steps (one epoch, at least 20 steps).
+  void end_block(const SolverOptions&) {}
+  /// The adapted parameter, reported in the trace (`rho`); 0 when there is none.
+  double param() const { return 0.0; }
+  void save(SolverState&) const {}
+  void restore(const SolverState&) {}
+};
 
 /// What an estimator reports for one group's minibatch.
 struct GroupStep {
@@ -39,7 +61,7 @@ struct GroupStep {
   double mean_w2 = 0.0;   // sum_i q_i w_i^2 (for the kappa estimate)
 };
 
-struct BiasedSoftmax {
+struct BiasedSoftmax : FixedEstimator {
   static constexpr bool kHasShift = false;
   static constexpr const char* kName = "biased-softmax";
   template <class S, class Q, class W>
@@ -56,9 +78,10 @@ struct BiasedSoftmax {
   }
 };
 
-struct VariationalLog {
+struct VariationalLog : FixedEstimator {
   static constexpr bool kHasShift = true;
   static constexpr const char* kName = "variational-log";
+  static constexpr const char* kAdvice = " or use --solver softplus, whose weights are bounded by 1/rho";
   template <class S, class Q, class W>
   GroupStep weights(const S& s, const Q& q, double lambda, double alpha, W&& w) const {
     w = ((s.array() - alpha) / lambda).exp().matrix();
@@ -71,10 +94,62 @@ struct VariationalLog {
   }
 };
 
+/// Adaptive rho (rho = 0 in the options): kappa = E u^2 / (E u)^2 with u = exp(s/lambda) is
+/// estimated from running (log-domain) block means of the minibatch moments, and
+/// rho = clamp(target / kappa_hat, rho_min, rho_max) keeps the relaxation bias
+/// F - F_rho ~ lambda rho kappa / 2 near lambda * target / 2.
 struct Softplus {
   static constexpr bool kHasShift = true;
   static constexpr const char* kName = "softplus";
+  static constexpr const char* kAdvice = " or raise --rho";
   double rho = 1e-3;
+  bool adaptive = false;
+  double log_mom1 = -num::kInf, log_mom2 = -num::kInf, mom_count = 0.0;
+
+  void start(const SolverOptions& o) {
+    adaptive = o.rho == 0.0;
+    rho = adaptive ? o.rho_max : o.rho;
+  }
+  template <class S, class Q>
+  void observe(const S& sg, const Q& q, double lambda, bool over_groups) {
+    if (!adaptive) return;
+    // log sum q u and log sum q u^2 with u = exp(s/lambda), overflow-free.
+    const double mx = sg.maxCoeff();
+    const auto e = ((sg.array() - mx) / lambda).exp();
+    const double s1 = (q.array() * e).sum(), s2 = (q.array() * e.square()).sum();
+    // Absolute log-moments (no reference point), so rows from different steps mix consistently.
+    // Many groups (OT): each group's moments relative to its own minibatch LSE (so the
+    // block estimates mean_k kappa_k), since the groups' scales e^{L_k/lambda} differ by
+    // orders of magnitude and their shifts alpha_k are only updated when visited.
+    const double ref = over_groups ? mx + lambda * std::log(s1) : 0.0;
+    const double l1 = (mx - ref) / lambda + std::log(s1);
+    const double l2 = 2.0 * (mx - ref) / lambda + std::log(s2);
+    log_mom1 = num::log_add_exp(log_mom1, l1);
+    log_mom2 = num::log_add_exp(log_mom2, l2);
+    mom_count += 1.0;
+  }
+  void end_block(const SolverOptions& o) {
+    if (!adaptive) return;
+    // kappa_hat = mean(E_B u^2) / mean(E_B u)^2 over the block (>= 1 by Jensen).
+    const double lc = std::log(mom_count);
+    const double kappa_hat = std::max(1.0, std::exp((log_mom2 - lc) - 2.0 * (log_mom1 - lc)));
+    if (std::isfinite(kappa_hat)) rho = std::clamp(o.rho_kappa_target / kappa_hat, o.rho_min, o.rho_max);
+    log_mom1 = log_mom2 = -num::kInf;
+    mom_count = 0.0;
+  }
+  double param() const { return rho; }
+  void save(SolverState& st) const {
+    st.rho = rho;
+    st.log_mom1 = log_mom1;
+    st.log_mom2 = log_mom2;
+    st.mom_count = mom_count;
+  }
+  void restore(const SolverState& st) {
+    rho = st.rho;
+    log_mom1 = st.log_mom1;
+    log_mom2 = st.log_mom2;
+    mom_count = st.mom_count;
+  }
   template <class S, class Q, class W>
   GroupStep weights(const S& s, const Q& q, double lambda, double alpha, W&& w) const {
     // z_i = (s_i - alpha)/lambda + log rho;  w_i = sigmoid(z_i)/rho <= 1/rho.
@@ -100,9 +175,10 @@ struct Softplus {
   }
 };
 
-struct SumExp {
+struct SumExp : FixedEstimator {
   static constexpr bool kHasShift = false;
   static constexpr const char* kName = "sumexp";
+  static constexpr const char* kAdvice = " or use --solver softplus, whose weights are bounded by 1/rho";
   template <class S, class Q, class W>
   GroupStep weights(const S& s, const Q& q, double lambda, double /*alpha*/, W&& w) const {
     w = (s.array() / lambda).exp().matrix();
@@ -114,7 +190,7 @@ struct SumExp {
   }
 };
 
-struct Erm {
+struct Erm : FixedEstimator {
   static constexpr bool kHasShift = false;
   static constexpr const char* kName = "erm";
   template <class S, class Q, class W>

@@ -15,10 +15,9 @@
 // stepped with the same rule on d/dalpha_k = 1 - sum_i q_i w_i (lazily: only the
 // groups in the batch move, with their own step counters).
 //
-// Adaptive rho (softplus with rho = 0): kappa = E u^2 / (E u)^2 with
-// u = exp(s/lambda) is estimated from running (log-domain) means of the
-// minibatch moments, and rho = clamp(target / kappa_hat, rho_min, rho_max) keeps
-// the relaxation bias F - F_rho ~ lambda rho kappa / 2 near lambda * target / 2.
+// The loop never names an estimator: what an estimator adapts while the run goes (softplus's
+// adaptive rho) lives in the estimator's own hooks (estimators.hpp: start, observe, end_block,
+// param, save/restore), so adding an estimator touches estimators.hpp only.
 //
 // Safety: a non-finite score, weight, gradient or iterate stops the run with
 // status Diverged and the last finite iterate. Exact F is evaluated (time
@@ -113,12 +112,6 @@ class IndexSampler {
   Index cursor_ = 0;
 };
 
-inline double log_add_exp(double a, double b) {
-  if (a == -num::kInf) return b;
-  if (b == -num::kInf) return a;
-  const double m = std::max(a, b);
-  return m + std::log(std::exp(a - m) + std::exp(b - m));
-}
 
 }  // namespace detail
 
@@ -134,7 +127,6 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
   if (options.epochs == 0.0) o.epochs = 10.0;
   using Clock = std::chrono::steady_clock;
   constexpr bool kShift = Est::kHasShift;
-  constexpr bool kSoftplus = std::is_same_v<Est, Softplus>;
 
   const Index d = problem.dim(), k_groups = problem.num_groups(), m_items = problem.num_items();
   const double lambda = problem.temperature();
@@ -175,11 +167,9 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
     alpha_t = Vec::Zero(k_groups);
     alpha_init.assign(k_groups, 0);
   }
-  const bool adaptive_rho = kSoftplus && o.rho == 0.0;
-  if constexpr (kSoftplus) est.rho = adaptive_rho ? o.rho_max : o.rho;
+  est.start(o);
   // Adaptive rho: block means of the minibatch moments, restarted every block so
   // that moments of early, far-from-optimal iterates never linger.
-  double log_mom1 = -num::kInf, log_mom2 = -num::kInf, mom_count = 0.0;
   // One block = one epoch of steps (at least 20), aligned with the epoch permutation, so a
   // block sees every sample once: shorter blocks underestimate kappa on heavy tails.
   const long mom_block = std::max(std::lround(k0), 20L);
@@ -225,7 +215,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
     tp.time_s = solver_time;
     tp.step_size = o.step * schedule_factor(o.schedule, static_cast<double>(step), k0);
     tp.estimate = est_count ? est_sum / static_cast<double>(est_count) : std::nan("");
-    if constexpr (kSoftplus) tp.rho = est.rho;
+    tp.rho = est.param();
     est_sum = 0.0;
     est_count = 0;
     res.trace.push_back(tp);
@@ -236,9 +226,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
     res.status = Status::Diverged;
     res.fail_step = step;
     std::string advice = "reduce --step (now " + std::to_string(o.step) + ")";
-    if constexpr (std::is_same_v<Est, SumExp> || std::is_same_v<Est, VariationalLog>)
-      advice += " or use --solver softplus, whose weights are bounded by 1/rho";
-    if constexpr (kSoftplus) advice += " or raise --rho";
+    advice += Est::kAdvice;
     res.message = std::string(what) + " at step " + std::to_string(step) +
                   " (epoch " + std::to_string(static_cast<double>(step) * per_step_epochs) +
                   "); kept the last finite iterate; " + advice;
@@ -255,10 +243,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
     st.est_count = est_count;
     st.est_sum = est_sum;
     st.solver_time = solver_time;
-    if constexpr (kSoftplus) st.rho = est.rho;
-    st.log_mom1 = log_mom1;
-    st.log_mom2 = log_mom2;
-    st.mom_count = mom_count;
+    est.save(st);
     st.theta = theta;
     st.theta_prev = theta_prev;
     st.theta_avg = theta_avg;
@@ -303,10 +288,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
     est_count = st.est_count;
     est_sum = st.est_sum;
     solver_time = st.solver_time;
-    if constexpr (kSoftplus) est.rho = st.rho;
-    log_mom1 = st.log_mom1;
-    log_mom2 = st.log_mom2;
-    mom_count = st.mom_count;
+    est.restore(st);
     theta = st.theta;
     theta_prev = st.theta_prev;
     theta_avg = st.theta_avg;
@@ -365,23 +347,8 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
           alpha_init[kg] = 1;
         }
         a = alpha(kg);
-        if (adaptive_rho) {
-          // log sum q u and log sum q u^2 with u = exp(s/lambda), overflow-free.
-          const double mx = sg.maxCoeff();
-          const auto e = ((sg.array() - mx) / lambda).exp();
-          const double s1 = (q.array() * e).sum(), s2 = (q.array() * e.square()).sum();
-          // Absolute log-moments (no reference point), so rows from different steps mix consistently.
-          // Many groups (OT): each group's moments relative to its own minibatch LSE (so the
-          // block estimates mean_k kappa_k), since the groups' scales e^{L_k/lambda} differ by
-          // orders of magnitude and their shifts alpha_k are only updated when visited.
-          const double ref = over_groups ? mx + lambda * std::log(s1) : 0.0;
-          const double l1 = (mx - ref) / lambda + std::log(s1);
-          const double l2 = 2.0 * (mx - ref) / lambda + std::log(s2);
-          log_mom1 = detail::log_add_exp(log_mom1, l1);
-          log_mom2 = detail::log_add_exp(log_mom2, l2);
-          mom_count += 1.0;
-        }
       }
+      est.observe(sg, q, lambda, over_groups);
       const GroupStep gs = est.weights(sg, q, lambda, a, w.col(g));
       est_step += gs.estimate;
       if constexpr (kShift) dalpha(g) = gs.dalpha;
@@ -445,17 +412,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
       fail(step, "non-finite iterate");
       break;
     }
-    if constexpr (kSoftplus) {
-      if (adaptive_rho && (step + 1) % mom_block == 0) {
-        // kappa_hat = mean(E_B u^2) / mean(E_B u)^2 over the block (>= 1 by Jensen).
-        const double lc = std::log(mom_count);
-        const double kappa_hat = std::max(1.0, std::exp((log_mom2 - lc) - 2.0 * (log_mom1 - lc)));
-        if (std::isfinite(kappa_hat))
-          est.rho = std::clamp(o.rho_kappa_target / kappa_hat, o.rho_min, o.rho_max);
-        log_mom1 = log_mom2 = -num::kInf;
-        mom_count = 0.0;
-      }
-    }
+    if ((step + 1) % mom_block == 0) est.end_block(o);
     ++step;
     passes += per_step_passes;
     if (step > avg_start) theta_avg += (theta - theta_avg) / static_cast<double>(step - avg_start);
@@ -558,7 +515,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
   res.estimate = res.trace.back().estimate;
   finish_status(res, o, res.trace.front().objective, "--epochs");
   if constexpr (kShift) res.alpha = alpha;
-  if constexpr (kSoftplus) res.rho = est.rho;
+  res.rho = est.param();
   return res;
 }
 
