@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "core/errors.hpp"
@@ -32,6 +33,7 @@
 #include "data/ot_instance.hpp"
 #include "tasks/run.hpp"
 #include "tasks/tasks.hpp"
+#include "tools/solver_cli.hpp"
 
 namespace py = pybind11;
 using namespace lsekit;
@@ -107,13 +109,17 @@ E to_enum(const std::array<NamedValue<E>, N>& t, const std::string& s, const cha
 // SolverOptions from keyword arguments named like the command-line flags (with '_' for '-').
 // Every value not given keeps SolverOptions' default; the optimizer defaults per solver
 // (SolverOptions::defaults_for), as on the command line.
-SolverOptions make_options(const py::dict& kw, int& threads) {
+SolverOptions make_options(const py::dict& kw, int& threads, std::set<std::string>& given) {
   SolverOptions o;
   bool optimizer_given = false;
   for (const auto& item : kw) {
     const std::string k = py::cast<std::string>(item.first);
     const py::handle v = item.second;
     if (v.is_none()) continue;
+    std::string flag = k;  // the command-line name, for the applicability check
+    for (char& ch : flag)
+      if (ch == '_') ch = '-';
+    given.insert(flag);
     auto str = [&] { return py::cast<std::string>(v); };
     auto dbl = [&] { return py::cast<double>(v); };
     auto lng = [&] { return py::cast<long>(v); };
@@ -355,7 +361,20 @@ struct RunRequest {
   std::string command_line;
   std::string out;  // write the result document here (file API), "" = don't
   bool force = false;
+  std::set<std::string> given;  // the options given (command-line names), for check_applicable
 };
+
+// The command line's check (tools/solver_cli.cpp, one table): an option given that has no
+// effect on this run is refused with the message `lsekit solve` prints. The file API
+// (solve_file, `lsekit solve` from Python) applies it; the array functions and estimators take
+// one set of options for any solver (as grids and sklearn's clone pass them) and ignore those
+// a solver does not use.
+void check_applicable(const RunRequest& req, cli::ApplyContext ctx, const std::string& input) {
+  ctx.solver = req.opt.solver;
+  ctx.optimizer = req.opt.optimizer;
+  ctx.variance_reduction = cli::variance_reduction_on(req.opt, ctx.ot);
+  cli::check_applicable(req.given, {ctx}, input);
+}
 
 // Builds the task (make_task(), without the GIL), runs it and converts the outcome.
 template <class MakeTask>
@@ -383,7 +402,7 @@ py::dict run(MakeTask make_task, RunRequest req, py::object progress) {
 
 RunRequest request(const py::dict& options, const ProblemOptions& po, const std::string& what) {
   RunRequest req;
-  req.opt = make_options(options, req.threads);
+  req.opt = make_options(options, req.threads, req.given);
   req.po = po;
   req.command_line = "python: lsekit." + what;
   return req;
@@ -456,6 +475,14 @@ py::dict solve_file(const std::string& input, const std::string& out, bool force
   req.input = input;
   req.out = out;
   req.force = force;
+  {  // the problem options count as given when they differ from the defaults
+    const ProblemOptions def;
+    if (lam != def.lambda) req.given.insert("lambda");
+    if (epsilon != 0.0) req.given.insert("epsilon");
+    if (l2 != def.l2) req.given.insert("l2");
+    if (init != def.init) req.given.insert("init");
+    check_applicable(req, cli::problem_context(input), input);
+  }
   if (out.empty()) throw InputError("--out is required");
   if (fs::exists(out) && !force)
     throw InputError("--out " + out + " exists; pass --force to overwrite it");

@@ -167,8 +167,9 @@ int cmd_compare(int argc, const char* const* argv) {
       "and optionally every value of --lambdas, --batches, --optimizers and (softplus only)\n"
       "--rhos (each list replaces its one-value option; the other solver options are shared),\n"
       "in parallel across runs. `full` without --optimizer is the L-BFGS reference: one run\n"
-      "per lambda. Writes every run under /runs/<id> (its attributes give its lambda, batch,\n"
-      "optimizer, rho and f_star) and a summary table under /summary, and prints per\n"
+      "per lambda. The stochastic runs take plain minibatch steps (--variance-reduction none)\n"
+      "unless --variance-reduction is given. Writes every run under /runs/<id> (its attributes\n"
+      "give its lambda, batch, optimizer, rho and f_star) and a summary table under /summary, and prints per\n"
       "configuration the best final exact objective (median over seeds), its gap to F* (from\n"
       "`full`, per lambda), time and per step size how many runs converged, exhausted their\n"
       "budget or diverged. Ctrl-C stops the runs in progress, writes the finished and interrupted\n"
@@ -200,7 +201,10 @@ int cmd_compare(int argc, const char* const* argv) {
     return kExitOk;
   }
   if (input.empty()) throw InputError("an input file is required (lsekit compare INPUT.h5 --out FILE)");
-  const SolverOptions base = finish(sa, vm);
+  SolverOptions base = finish(sa, vm);
+  // A compare grid (step sizes, step rules, schedules) studies the plain minibatch estimators:
+  // its runs use --variance-reduction none unless the command line asks for SVRG or auto.
+  if (!given(vm, "variance-reduction")) base.variance_reduction = VarianceReduction::None;
   check_output(out, force);
   if (seeds < 1) throw InputError("--seeds must be >= 1");
   for (const auto& [one, list] : {std::pair{"lambda", "lambdas"}, std::pair{"batch", "batches"},
@@ -259,6 +263,13 @@ int cmd_compare(int argc, const char* const* argv) {
       }
     }
     check_applicable(vm, ctxs, input);
+    if (given(vm, "step-sizes") &&
+        std::none_of(ctxs.begin(), ctxs.end(), [](const ApplyContext& c) {
+          return !c.variance_reduction && c.optimizer != OptimizerKind::Lbfgs && c.optimizer != OptimizerKind::Sinkhorn;
+        }))
+      throw InputError("--step-sizes does not apply to " + input +
+                       ": every run of the grid uses SVRG (which derives its own step from the data) or "
+                       "L-BFGS/Sinkhorn; pass --variance-reduction none for a step-size study");
     const bool softplus = std::find(kinds.begin(), kinds.end(), SolverKind::Softplus) != kinds.end();
     if (given(vm, "rhos") && !softplus)
       throw InputError("--rhos does not apply: no run uses --solver softplus (rho is its relaxation parameter)");

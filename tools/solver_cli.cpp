@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "core/errors.hpp"
 #include "data/dataset.hpp"
@@ -328,7 +329,11 @@ const std::vector<Applicability>& applicability_table() {
        "SVRG derives its own step from the data (pass --variance-reduction none to use --schedule)"},
       {"decay-k0", own_step_rule, "full uses L-BFGS/Sinkhorn, which have no step-size schedule",
        "SVRG derives its own step from the data (pass --variance-reduction none to use --decay-k0)"},
-      {"optimizer", [](const ApplyContext& c) { return !c.variance_reduction; },
+      // lbfgs/sinkhorn with a stochastic solver is a wrong value, not an unused option: the
+      // solver options' validation names --solver full.
+      {"optimizer", [](const ApplyContext& c) {
+         return !c.variance_reduction || c.optimizer == OptimizerKind::Lbfgs || c.optimizer == OptimizerKind::Sinkhorn;
+       },
        "variance reduction (SVRG) uses its own step rule; pass --variance-reduction none to use --optimizer"},
       {"momentum", [](const ApplyContext& c) { return own_step_rule(c) && c.optimizer == OptimizerKind::Nesterov; },
        "it is the Nesterov momentum (--optimizer nesterov only)",
@@ -376,9 +381,17 @@ std::string describe(const ApplyContext& c) {
 
 void check_applicable(const po::variables_map& vm, const std::vector<ApplyContext>& runs,
                       const std::string& input) {
+  std::set<std::string> given;
+  for (const auto& [name, value] : vm)
+    if (!value.defaulted()) given.insert(name);
+  check_applicable(given, runs, input);
+}
+
+void check_applicable(const std::set<std::string>& given, const std::vector<ApplyContext>& runs,
+                      const std::string& input) {
   if (runs.empty()) return;
   for (const auto& a : applicability_table()) {
-    if (!vm.count(a.option) || vm[a.option].defaulted()) continue;
+    if (!given.count(a.option)) continue;
     bool any = false;
     for (const auto& c : runs) any = any || a.applies(c);
     if (!any) {

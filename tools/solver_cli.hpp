@@ -5,6 +5,7 @@
 
 #include <boost/program_options.hpp>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,10 @@ bool variance_reduction_on(const SolverOptions& o, bool batch_over_groups);
 /// Throws InputError (exit 2) for the first option given explicitly (not defaulted) that has
 /// no effect on any of `runs` (one table: option -> predicate -> reason). `input` names the file.
 void check_applicable(const po::variables_map& vm, const std::vector<ApplyContext>& runs,
+                      const std::string& input);
+/// The same check for the option names (as on the command line, e.g. "clip") in `given`:
+/// the Python module applies it to its keyword arguments.
+void check_applicable(const std::set<std::string>& given, const std::vector<ApplyContext>& runs,
                       const std::string& input);
 
 }  // namespace lsekit::cli

@@ -10,6 +10,19 @@ from conftest import SOLVERS, classification_data, ot_data, regression_data, run
 OPTS = {"epochs": 3, "eval_points": 5, "seed": 7}
 
 
+def options(solver):
+    """The options each kind of run takes: `full` is the exact reference (--tol 0, no epochs),
+    the unbiased estimators run SVRG by default (one trace row per snapshot: no eval_points),
+    "<solver>+none" is the plain minibatch estimator (variance_reduction="none")."""
+    if solver == "full":
+        return {"seed": 7, "tol": 0, "solver": solver}
+    if solver.endswith("+none"):
+        return dict(OPTS, solver=solver[:-5], variance_reduction="none")
+    if solver == "biased-softmax":  # plain by default (biased: no SVRG)
+        return dict(OPTS, solver=solver)
+    return {"epochs": 3, "seed": 7, "solver": solver}
+
+
 def flags(opts):
     out = []
     for k, v in opts.items():
@@ -41,12 +54,12 @@ def assert_same(py, path):
     assert attrs["solver"] == py.solver or attrs["solver"] == py.attrs["solver"]
 
 
-@pytest.mark.parametrize("solver", ["softplus", "biased-softmax", "full"])
+@pytest.mark.parametrize("solver", ["softplus", "softplus+none", "biased-softmax", "full"])
 def test_regression(cli, workdir, solver):
     X, y = regression_data()
     data = workdir / "reg.h5"
     write_dataset(data, X, y)
-    opts = dict(OPTS, solver=solver, lam=2.0, l2=1e-3)
+    opts = dict(options(solver), lam=2.0, l2=1e-3)
     code, out, err = run_cli(cli, "solve", data, "--out", workdir / "cli.h5", "--quiet",
                              *flags({k: v for k, v in opts.items() if k != "lam"}), "--lambda", "2")
     assert code == 0, err
@@ -61,12 +74,12 @@ def test_regression(cli, workdir, solver):
     assert_same(lsekit.read_result(workdir / "py.h5"), workdir / "cli.h5")
 
 
-@pytest.mark.parametrize("solver", ["softplus", "variational-log"])
+@pytest.mark.parametrize("solver", ["softplus", "variational-log", "variational-log+none"])
 def test_classification(cli, workdir, solver):
     X, labels = classification_data()
     data = workdir / "cls.h5"
     write_dataset(data, X, labels, classes=3)
-    opts = dict(OPTS, solver=solver, l2=1e-3)
+    opts = dict(options(solver), l2=1e-3)
     code, out, err = run_cli(cli, "solve", data, "--out", workdir / "cli.h5", "--quiet", *flags(opts))
     assert code == 0, err
     py = lsekit.solve_dro_classification(X, labels, **opts)
@@ -78,12 +91,12 @@ def test_classification(cli, workdir, solver):
     np.testing.assert_array_equal(est.coef_, py.solution["weights"])
 
 
-@pytest.mark.parametrize("solver", ["softplus", "erm", "full"])
+@pytest.mark.parametrize("solver", ["softplus", "erm", "erm+none", "full"])
 def test_ot(cli, workdir, solver):
     X, Y, b = ot_data()
     data = workdir / "ot.h5"
     write_ot(data, X, Y, b, 0.5)
-    opts = dict(OPTS, solver=solver, batch=16)
+    opts = dict(options(solver), **({} if solver == "full" else {"batch": 16}))
     code, out, err = run_cli(cli, "solve", data, "--out", workdir / "cli.h5", "--quiet", *flags(opts))
     assert code == 0, err
     py = lsekit.solve_ot(X, Y, b, 0.5, **opts)

@@ -14,7 +14,7 @@ def test_bad_options_raise_value_error():
     with pytest.raises(ValueError, match=r"--solver: unknown value 'nope' \(choose one of"):
         lsekit.solve_dro_regression(X, y, solver="nope")
     with pytest.raises(ValueError, match=r"--step must be finite and > 0"):
-        lsekit.solve_dro_regression(X, y, step=-1)
+        lsekit.solve_dro_regression(X, y, step=-1, variance_reduction="none")
     with pytest.raises(ValueError, match=r"--lambda must be finite and > 0 \(DRO regression\)"):
         lsekit.solve_dro_regression(X, y, lam=0)
     with pytest.raises(ValueError, match=r"--l2 must be finite and >= 0"):
@@ -120,7 +120,21 @@ def test_array_errors_are_the_cli_messages_with_arrays_for_the_file(cli, workdir
     X, y = regression_data(n=50)
     path = workdir / "ok.h5"
     write_dataset(path, X, y)
-    msg = cli_error(cli, path, "--out", workdir / "cli.h5", "--batch", "64", "--clip", "-1")
+    # a bad value of an option that applies (plain minibatch steps) ...
+    msg = cli_error(cli, path, "--out", workdir / "cli.h5", "--batch", "64", "--clip", "-1",
+                    "--variance-reduction", "none")
     with pytest.raises(ValueError) as e:
-        lsekit.solve_dro_regression(X, y, batch=64, clip=-1)
+        lsekit.solve_dro_regression(X, y, batch=64, clip=-1, variance_reduction="none")
     assert str(e.value) == msg.replace(str(path), "(arrays)")
+    # ... and an option that does not apply (SVRG safeguards its own step): the file API refuses
+    # it with the command line's message (the array API ignores options a solver does not use)
+    msg = cli_error(cli, path, "--out", workdir / "cli.h5", "--clip", "1")
+    assert "does not apply" in msg
+    with pytest.raises(ValueError) as e:
+        lsekit.solve_file(path, workdir / "py.h5", clip=1)
+    assert str(e.value) == msg
+    msg = cli_error(cli, path, "--out", workdir / "cli.h5", "--solver", "full", "--step", "0.1")
+    with pytest.raises(ValueError) as e:
+        lsekit.solve_file(path, workdir / "py.h5", solver="full", step=0.1)
+    assert str(e.value) == msg
+    assert not (workdir / "py.h5").exists()
