@@ -40,6 +40,9 @@ namespace lsekit {
 /// adapt nothing.
 struct FixedEstimator {
   static constexpr const char* kAdvice = "";
+  /// Whether the estimator's surrogate decreases with F (then an F above its start means the
+  /// run went wrong); erm minimizes the mean loss, along which the DRO objective may rise.
+  static constexpr bool kFollowsF = true;
   /// Called once before the first step with the run's options.
   void start(const SolverOptions&) {}
   /// Sees the scores of one group's minibatch before they become weights.
@@ -99,6 +102,7 @@ struct VariationalLog : FixedEstimator {
 /// rho = clamp(target / kappa_hat, rho_min, rho_max) keeps the relaxation bias
 /// F - F_rho ~ lambda rho kappa / 2 near lambda * target / 2.
 struct Softplus {
+  static constexpr bool kFollowsF = true;
   static constexpr bool kHasShift = true;
   static constexpr const char* kName = "softplus";
   static constexpr const char* kAdvice = " or raise --rho";
@@ -191,6 +195,7 @@ struct SumExp : FixedEstimator {
 };
 
 struct Erm : FixedEstimator {
+  static constexpr bool kFollowsF = false;
   static constexpr bool kHasShift = false;
   static constexpr const char* kName = "erm";
   template <class S, class Q, class W>
@@ -228,7 +233,10 @@ Relaxation softplus_relaxation(const S& s, const Q& q, double lambda, double rho
     return 1.0 - sw;
   };
   double hi = f, lo = f - lambda;
-  while (phi(lo, nullptr) > 0.0) lo -= 2.0 * (hi - lo);
+  // Bracket expansion, bounded: at a huge |f| the gap f - lo can round to 0.
+  for (int k = 0; k < 2000 && phi(lo, nullptr) > 0.0; ++k)
+    lo -= std::max(2.0 * (hi - lo), lambda * (1.0 + std::abs(lo)) * 1e-3);
+  if (!(phi(lo, nullptr) <= 0.0)) return {std::nan(""), std::nan("")};
   double a = 0.5 * (lo + hi);
   for (int it = 0; it < 200; ++it) {
     double d = 0.0;

@@ -448,10 +448,10 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
       if (!std::isfinite(f_row)) why = "non-finite exact objective";
       // Above the start: at once when by 10 % of its scale, at the end of the budget by any
       // amount (the best row's iterate is returned: a run never ends worse than it began).
-      else if (f_row > f0 + 0.1 * (1.0 + std::abs(f0)) ||
-               (step >= total_steps && f_row > f0 + 1e-12 * (1.0 + std::abs(f0))))
+      else if (Est::kFollowsF && (f_row > f0 + 0.1 * (1.0 + std::abs(f0)) ||
+                                  (step >= total_steps && f_row > f0 + 1e-12 * (1.0 + std::abs(f0)))))
         why = "exact objective above its starting value";
-      else if (up_rows >= kDriftRows &&
+      else if (Est::kFollowsF && up_rows >= kDriftRows &&
                f_row - res.trace[nrow - 1 - kDriftRows].objective > 1e-2 * (1.0 + std::abs(f_row)))
         why = "exact objective drifting upward";
       if (why) {
@@ -513,7 +513,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
   res.theta = step > avg_start ? theta_avg : theta;
   fill_result(res, last);
   res.estimate = res.trace.back().estimate;
-  finish_status(res, o, res.trace.front().objective, "--epochs");
+  finish_status(res, o, Est::kFollowsF ? res.trace.front().objective : num::kInf, "--epochs");
   if constexpr (kShift) res.alpha = alpha;
   res.rho = est.param();
   return res;

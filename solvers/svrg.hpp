@@ -154,9 +154,15 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     }
     if constexpr (kShift) {
       alpha = lse;  // L_k(th~)
-      if constexpr (kSoftplus && !kOverGroups)
-        alpha(0) = softplus_relaxation(item_scores, Vec::Constant(m_items, 1.0 / m_items), lambda,
-                                       est.rho).alpha;
+      if constexpr (kSoftplus && !kOverGroups) {
+        // Its own optimum (bracketed Newton); where rho is so small that it cannot differ from
+        // L by more than rounding, or the solve fails, L itself.
+        if (est.rho >= 1e-12) {
+          const double a = softplus_relaxation(item_scores, Vec::Constant(m_items, 1.0 / m_items),
+                                               lambda, est.rho).alpha;
+          if (std::isfinite(a)) alpha(0) = a;
+        }
+      }
     }
     rg_snap.setZero();
     problem.regularizer(snap, &rg_snap);
