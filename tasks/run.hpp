@@ -73,6 +73,13 @@ H5Doc result_document(const Task& task, const SolverOptions& opt, const Result& 
   const auto first = metrics.empty() || metrics.front().first != "objective" ? metrics.begin()
                                                                              : metrics.begin() + 1;
   add_run(doc, "", task, opt, r, rows, Metrics(first, metrics.end()), info);
+  // Provenance: how the input's arrays were converted when read (float32 -> float64, b
+  // renormalized, ...), one line each; absent when nothing was converted.
+  if (!task.data().notes.empty()) {
+    std::string notes;
+    for (const auto& n : task.data().notes) notes += (notes.empty() ? "" : "\n") + n;
+    doc.set_attr("/", "input_conversions", notes);
+  }
   return doc;
 }
 

@@ -103,6 +103,8 @@ no_file o4.h5
 # float32 X (what numpy/pandas often write) is read and converted to float64 (issue 12);
 # its non-finite values are refused like float64 ones.
 expect 0 "wrote o5.h5" -- "$LSEKIT" solve f32.h5 --out o5.h5 -q
+# ... and the conversion is in the result's provenance.
+expect 0 'input_conversions.*/train/X: float32 converted to float64' -- "$LSEKIT" info o5.h5
 expect 2 "f32_nan.h5.*/train/X.*non-finite value at row 4, column 2" -- "$LSEKIT" solve f32_nan.h5 --out o5n.h5 -q
 no_file o5n.h5
 expect 0 '@generator +"regression"' -- "$LSEKIT" info reg.h5
