@@ -3,6 +3,8 @@
 // every file including the header.
 #include "problems/dro_classification.hpp"
 
+#include <Eigen/Cholesky>
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -137,6 +139,125 @@ double DroClassification::log_softmax_row(double* zi, std::int64_t label) const 
   const double inv = 1.0 / (1.0 + rest);
   for (Index k = 0; k < k_; ++k) zi[k] *= inv;
   return std::log1p(rest) + (mx - zy);
+}
+
+double DroClassification::gap_bound(ConstVecRef theta, double f, ConstVecRef /*grad*/) const {
+  const Index n = n_, p = p_, kc = k_;
+  if (!(l2_ > 0.0) || !std::isfinite(f) || !theta.allFinite()) return std::nan("");
+  const Eigen::Map<const MatRM> x(x_, n, p);
+  const Eigen::Map<const MatRM> w = weights(theta);
+  const Vec c = intercepts(theta);
+  const Index nblocks = (n + kItemBlock - 1) / kItemBlock;
+  // Pass 1: logits without intercepts Z0 = X W^T and the losses at theta.
+  MatRM z0(n, kc);
+  Vec loss(n);
+#pragma omp parallel
+  {
+    const SerialEigenProducts serial;
+    Eigen::RowVectorXd zi(kc);
+#pragma omp for schedule(static)
+    for (Index bi = 0; bi < nblocks; ++bi) {
+      const Index i0 = bi * kItemBlock, in = std::min(kItemBlock, n - i0);
+      z0.middleRows(i0, in).noalias() = x.middleRows(i0, in) * w.transpose();
+      for (Index i = i0; i < i0 + in; ++i) {
+        zi = z0.row(i) + c.transpose();
+        loss(i) = log_softmax_row(zi.data(), y_[i]);
+      }
+    }
+  }
+  if (!loss.allFinite()) return std::nan("");
+  // Tilted weights p_i = softmax(l / lambda)_i (exactly normalized).
+  const double lmax = loss.maxCoeff();
+  Vec pw = ((loss.array() - lmax) / lambda_).exp();
+  pw /= pw.sum();
+  const double primal = pw.dot(loss) + regularizer(theta, nullptr);
+  Vec ybar = Vec::Zero(kc);
+  for (Index i = 0; i < n; ++i) ybar(y_[i]) += pw(i);
+  // The weighted problem's c-block at fixed W: phi(c') = sum_i p_i LSE(Z0_i + c') - <ybar, c'>,
+  // gradient qbar - ybar, Hessian sum_i p_i (diag s_i - s_i s_i^T); damped Newton.
+  MatRM q(n, kc);
+  auto softmax_rows = [&](const Vec& cc, Vec& qbar) {  // q_i = softmax(Z0_i + cc); returns phi
+    double phi = 0.0;
+    qbar.setZero();
+    for (Index i = 0; i < n; ++i) {
+      auto qi = q.row(i);
+      qi = z0.row(i) + cc.transpose();
+      const double mx = qi.maxCoeff();
+      qi.array() = (qi.array() - mx).exp();
+      const double z = qi.sum();
+      qi /= z;
+      phi += pw(i) * (mx + std::log(z));
+      qbar += pw(i) * qi.transpose();
+    }
+    return phi - ybar.dot(cc);
+  };
+  Vec cc = c, qbar(kc), trial(kc), qbar_t(kc);
+  double phi = softmax_rows(cc, qbar);
+  for (int it = 0; it < 50; ++it) {
+    const Vec gr = qbar - ybar;
+    if (gr.lpNorm<Eigen::Infinity>() <= 1e-15) break;
+    Mat hess = Mat::Zero(kc, kc);
+    for (Index i = 0; i < n; ++i) {
+      const Vec qi = q.row(i).transpose();
+      hess.diagonal() += pw(i) * qi;
+      hess.selfadjointView<Eigen::Lower>().rankUpdate(qi, -pw(i));
+    }
+    hess = hess.selfadjointView<Eigen::Lower>();
+    hess.diagonal().array() += 1e-12 * std::max(hess.trace(), 1e-300);
+    const Vec step = -hess.ldlt().solve(gr);
+    if (!step.allFinite()) break;
+    double t = 1.0, phi_t = phi;
+    bool moved = false;
+    for (int ls = 0; ls < 40; ++ls, t *= 0.5) {
+      trial = cc + t * step;
+      phi_t = softmax_rows(trial, qbar_t);
+      if (phi_t <= phi + 1e-4 * t * gr.dot(step)) {
+        moved = true;
+        break;
+      }
+    }
+    if (!moved) break;
+    cc = trial;
+    phi = phi_t;
+    qbar = qbar_t;
+  }
+  softmax_rows(cc, qbar);  // q at the final c'
+  // Column fix: mix every row toward r with the smallest t making sum_i p_i q_i = ybar.
+  double t = 0.0;
+  for (Index k = 0; k < kc; ++k)
+    if (qbar(k) > ybar(k)) t = std::max(t, (qbar(k) - ybar(k)) / qbar(k));
+  t = std::min(t, 1.0);
+  Vec r = Vec::Zero(kc);
+  if (t > 0.0) r = ((ybar - (1.0 - t) * qbar) / t).cwiseMax(0.0);
+  // Pass 2: entropies and V = sum_i p_i (q_i - e_{y_i}) x_i^T, per block then in block order.
+  Vec ent(n);
+  Mat vparts = Mat::Zero(kc * nblocks, p);
+#pragma omp parallel
+  {
+    const SerialEigenProducts serial;
+    MatRM gb(kItemBlock, kc);
+#pragma omp for schedule(static)
+    for (Index bi = 0; bi < nblocks; ++bi) {
+      const Index i0 = bi * kItemBlock, in = std::min(kItemBlock, n - i0);
+      for (Index i = i0; i < i0 + in; ++i) {
+        double h = 0.0;
+        for (Index k = 0; k < kc; ++k) {
+          const double qk = (1.0 - t) * q(i, k) + t * r(k);
+          if (qk > 0.0) h -= qk * std::log(qk);
+          gb(i - i0, k) = pw(i) * qk;
+        }
+        gb(i - i0, y_[i]) -= pw(i);
+        ent(i) = h;
+      }
+      vparts.middleRows(bi * kc, kc).noalias() = gb.topRows(in).transpose() * x.middleRows(i0, in);
+    }
+  }
+  Mat v = Mat::Zero(kc, p);
+  for (Index bi = 0; bi < nblocks; ++bi) v += vparts.middleRows(bi * kc, kc);
+  const double dual = pw.dot(ent) - v.squaredNorm() / (2.0 * l2_);
+  const double gap = primal - dual;
+  if (!std::isfinite(gap)) return std::nan("");
+  return std::max(gap, 0.0) + 1e-12 * (std::abs(primal) + std::abs(dual));
 }
 
 Index DroClassification::panel_width(Index in, Index kn) const {

@@ -80,6 +80,7 @@ class SerialEigenProducts {
 class DroClassification {
  public:
   static constexpr bool kBatchOverGroups = false;
+  double certificate_passes() const { return 2.0; }  // gap_bound(): two passes over X
   /// Items per product panel (rows of X_B given to one Eigen product).
   static constexpr Index kItemBlock = 256;
   /// Largest pairwise panel area (in doubles) that Eigen packs on the stack.
@@ -132,6 +133,22 @@ class DroClassification {
   double regularizer(ConstVecRef theta, Vec* grad) const;
 
   Vec initial_point() const { return Vec::Zero(dim()); }
+
+  /// Certified bound on F(theta) - F* (SPEC section 6), from the Fenchel dual of the weighted
+  /// multinomial-logistic problem; needs mu > 0 (NaN otherwise). With the tilted weights
+  /// p = softmax(l(theta)/lambda), KL-DRO duality gives (as for regression)
+  ///   F(theta) - F* <= [sum_i p_i l_i(theta) + R(theta)] - min_t [sum_i p_i l_i(t) + R(t)],
+  /// and for any q_i in the simplex with sum_i p_i (q_i - e_{y_i}) = 0 (the intercepts' dual
+  /// constraint), LSE(z) >= <q, z> + H(q) (H the Shannon entropy) gives the lower bound
+  ///   min_t [...] >= D(q) = sum_i p_i H(q_i) - |V|_F^2 / (2 mu),  V = sum_i p_i (q_i - e_{y_i}) x_i^T.
+  /// q is built from theta: the intercepts c' solving the weighted problem's c-block at fixed W
+  /// (damped Newton on K variables over the cached logits X W^T), q_i = softmax(W x_i + c'),
+  /// then mixed toward a column fix, q_i <- (1 - t) q_i + t r, with the smallest t that makes
+  /// sum_i p_i q_i equal the weighted class frequencies exactly (t = 0 when c' is exact). At the
+  /// optimum the bound is 0 (strong duality); near it it is about |grad_W F|^2 / (2 mu).
+  /// Two passes over X (the logits and V), row blocks in parallel, reductions in block order
+  /// (independent of the thread count). Rounding allowance 1e-12 (|primal| + |D|).
+  double gap_bound(ConstVecRef theta, double f, ConstVecRef grad) const;
 
   /// Logits Z = X W^T + 1 c^T (rows(x) x K) of any feature matrix (or view) with p columns.
   /// Allocates its result (a metrics helper, not for the step loop).

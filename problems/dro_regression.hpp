@@ -26,7 +26,7 @@ namespace lsekit {
 class DroRegression {
  public:
   static constexpr bool kBatchOverGroups = false;
-  static constexpr double kCertificatePasses = 1.0;  // gap_bound(): one pass over X
+  double certificate_passes() const { return 1.0; }  // gap_bound(): one pass over X
 
   struct Workspace {
     MatRM xb;  // gathered rows (max_items x p)

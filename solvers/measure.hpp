@@ -3,14 +3,15 @@
 //
 //   grad_norm       |grad F(theta)|_2
 //   marginal_error  entropic OT: |grad F|_1 = |b - (1/n) sum_i chi(x_i)|_1
-//   gap_bound       certified upper bound on F(theta) - F*: DRO regression by weak duality
-//                   with the tilted weights (problems/dro_regression.hpp), entropic OT by the
-//                   rounded primal-dual gap (problems/semidiscrete_ot.hpp); NaN for problems
-//                   without a certificate (DRO classification)
+//   gap_bound       certified upper bound on F(theta) - F*: DRO regression and classification
+//                   by weak duality with the tilted weights (problems/dro_regression.hpp,
+//                   problems/dro_classification.hpp; classification needs mu > 0), entropic
+//                   OT by the rounded primal-dual gap after a Newton step
+//                   (problems/semidiscrete_ot.hpp); NaN where there is none
 //   criterion       gap_bound / max(1, |F|) where certified, else grad_norm / max(1, |F|)
 //
 // passes counts the work in full data passes: 1 for F and grad F plus the certificate's own
-// passes (P::kCertificatePasses). Allocates only what the evaluator allocates on first use.
+// passes (problem.certificate_passes()). Allocates only what the evaluator allocates on first use.
 #pragma once
 
 #include <algorithm>
@@ -27,7 +28,7 @@ namespace lsekit {
 template <class P>
 concept CertifiedProblem = requires(const P& p, ConstVecRef theta, double f) {
   { p.gap_bound(theta, f, theta) } -> std::convertible_to<double>;
-  { P::kCertificatePasses } -> std::convertible_to<double>;
+  { p.certificate_passes() } -> std::convertible_to<double>;
 };
 
 /// The stopping criterion of a measure (relative, see above).
@@ -52,7 +53,7 @@ Measure measure(const P& problem, ExactEvaluator<P>& ev, ConstVecRef theta, Vec&
   if constexpr (CertifiedProblem<P>) {
     if (certify && std::isfinite(m.objective)) {
       m.gap_bound = problem.gap_bound(theta, m.objective, grad);
-      work += P::kCertificatePasses;
+      work += problem.certificate_passes();
     }
   }
   m.certified = std::isfinite(m.gap_bound);
@@ -60,6 +61,36 @@ Measure measure(const P& problem, ExactEvaluator<P>& ev, ConstVecRef theta, Vec&
   if (passes) *passes += work;
   return m;
 }
+
+/// Passes one certificate costs (0 for a problem without one).
+template <class P>
+double certificate_cost(const P& p) {
+  if constexpr (CertifiedProblem<P>) return p.certificate_passes();
+  else return 0.0;
+}
+
+/// When a solver computes the certificate, which costs `cost` passes of its own: at the first
+/// check; when it may now be below the tolerance -- the last bound scaled by the square of the
+/// decrease of |grad F| since (the certificates are second order near the optimum) -- and at
+/// least `cost` passes of work were done since the last one (so certificates never take more
+/// than about half the work); and every 10 `cost` passes. Never with tol = 0 (fixed budget:
+/// the solvers certify the returned iterate only).
+struct CertificateGate {
+  double tol = 0.0, cost = 1.0;
+  double last_bound = num::kInf, last_grad = num::kInf, last_work = -num::kInf;
+  bool due(double work, double f, double gnorm) const {
+    if (!(tol > 0.0)) return false;
+    if (!std::isfinite(last_bound)) return true;
+    const double since = work - last_work;
+    if (since >= 10.0 * cost) return true;
+    const double r = gnorm / std::max(last_grad, 1e-300);
+    return since >= cost && last_bound * r * r <= tol * std::max(1.0, std::abs(f));
+  }
+  void mark(double work, double gnorm, double bound) {
+    last_work = work, last_grad = gnorm;
+    last_bound = std::isfinite(bound) ? bound : num::kInf;
+  }
+};
 
 /// Copies a measure into a trace row.
 inline void fill_row(TracePoint& tp, const Measure& m) {

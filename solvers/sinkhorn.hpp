@@ -154,8 +154,8 @@ Result run_sinkhorn(const P& problem, const SolverOptions& o, Observer* observer
   Vec lse, f, h, grad(problem.dim());
   EvalInfo info;
   double solver_time = 0.0, passes = 0.0, f0 = 0.0;
-  double cert_err = std::numeric_limits<double>::infinity(), gap = std::nan("");
-  long cert_it = -1000;
+  double gap = std::nan("");
+  CertificateGate gate{o.tol, certificate_cost(problem)};
   bool converged = false;
   long it = 0;
   for (;; ++it) {
@@ -168,15 +168,14 @@ Result run_sinkhorn(const P& problem, const SolverOptions& o, Observer* observer
     const double err = grad.template lpNorm<1>();
     passes += 2.0;
     if (it == 0) f0 = fval;
-    // Certificate (rounded primal-dual gap) when the marginal error has halved or every 10
-    // iterations: the same criterion as every other solver.
-    if (o.tol > 0.0 && std::isfinite(fval) && (err <= 0.5 * cert_err || it - cert_it >= 10)) {
+    // Certificate when due (solvers/measure.hpp): the same criterion as every other solver.
+    const double gnorm = grad.norm();
+    if (std::isfinite(fval) && gate.due(passes, fval, gnorm)) {
       gap = problem.gap_bound(g, fval, grad);
-      passes += P::kCertificatePasses;
-      cert_err = err;
-      cert_it = it;
+      passes += problem.certificate_passes();
+      gate.mark(passes, gnorm, gap);
     }
-    const double crit = criterion_of(fval, grad.norm(), gap);
+    const double crit = criterion_of(fval, gnorm, gap);
     solver_time += std::chrono::duration<double>(Clock::now() - t0).count();
 
     TracePoint tp;

@@ -34,14 +34,6 @@ inline std::string fmt_g(double v) {
   return b;
 }
 
-/// Gates the certificate of the full-batch references: computing it costs extra passes, so it
-/// is measured when |grad F| has halved since the last measurement, or every 10 iterations.
-struct CertificateGate {
-  double last_grad = std::numeric_limits<double>::infinity();
-  long last_iter = -1000;
-  bool due(long it, double gnorm) const { return gnorm <= 0.5 * last_grad || it - last_iter >= 10; }
-  void mark(long it, double gnorm) { last_grad = gnorm, last_iter = it; }
-};
 
 template <LseProblem P>
 Result run_full(const P& problem, const SolverOptions& o, Observer* observer = nullptr,
@@ -56,7 +48,7 @@ Result run_full(const P& problem, const SolverOptions& o, Observer* observer = n
   EvalInfo info;
   double passes = 0.0;
   Measure cur;  // the latest measure (criterion) of the current iterate
-  CertificateGate gate;
+  CertificateGate gate{o.tol, certificate_cost(problem)};
   const auto t0 = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
   // Measures the criterion at x (value f and gradient norm known); the certificate when due.
@@ -66,9 +58,9 @@ Result run_full(const P& problem, const SolverOptions& o, Observer* observer = n
     cur.grad_norm = gnorm;
     cur.kappa = info.kappa_mean;
     if constexpr (CertifiedProblem<P>) {
-      if (o.tol > 0.0 && (it == 0 || gate.due(it, gnorm))) {
+      if (gate.due(passes, f, gnorm)) {
         cur = measure(problem, ev, x, cert_grad, &passes);
-        gate.mark(it, gnorm);
+        gate.mark(passes, gnorm, cur.gap_bound);
       }
     }
     if constexpr (P::kBatchOverGroups) {

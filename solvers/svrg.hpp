@@ -121,26 +121,17 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     return std::chrono::duration<double>(Clock::now() - t).count();
   };
 
-  // The certificate costs passes of its own: it is computed when it may be below the
-  // tolerance -- the last one scaled by the decrease of |grad F| since (first order, which
-  // is conservative for both certificates) -- or every 8 epochs, and at the end.
-  double cert_gap = num::kInf, cert_grad = num::kInf;
-  long cert_epoch = -100, epochs_seen = 0;
-  auto want_certificate = [&](double gnorm, double f) {
-    if (!CertifiedProblem<P>) return false;
-    if (!std::isfinite(cert_gap) || epochs_seen - cert_epoch >= 8) return true;
-    const double predicted = cert_gap * gnorm / std::max(cert_grad, 1e-300);
-    return predicted <= 2.0 * o.tol * std::max(1.0, std::abs(f));
-  };
+  // The certificate costs passes of its own: computed when due (solvers/measure.hpp).
+  CertificateGate gate{o.tol, certificate_cost(problem)};
   // Snapshot at `snap`: measure, shifts, anchor, sampling distribution and step.
   auto snapshot = [&](Measure& ms) {
     ms = measure(problem, ev, snap, g_meas, &passes, false, &lse, kOverGroups ? nullptr : &item_scores);
     if (!std::isfinite(ms.objective)) return false;
     if constexpr (CertifiedProblem<P>) {
-      if (want_certificate(ms.grad_norm, ms.objective)) {
+      if (gate.due(passes, ms.objective, ms.grad_norm)) {
         ms.gap_bound = problem.gap_bound(snap, ms.objective, g_meas);
-        passes += P::kCertificatePasses;
-        cert_gap = ms.gap_bound, cert_grad = ms.grad_norm, cert_epoch = epochs_seen;
+        passes += problem.certificate_passes();
+        gate.mark(passes, ms.grad_norm, ms.gap_bound);
       }
       ms.certified = std::isfinite(ms.gap_bound);
       ms.criterion = ms.certified ? criterion_of(ms.objective, ms.grad_norm, ms.gap_bound)
@@ -305,7 +296,6 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     const bool ok = finite && snapshot(trial) && trial.objective <= cur.objective;
     solver_time += elapsed_since(t0);
     ++epochs_done;
-    epochs_seen = epochs_done;
     if (!ok) {  // safeguard: back to the previous snapshot with half the step
       snap = prev;
       scale *= 0.5;
@@ -324,7 +314,7 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
   if constexpr (CertifiedProblem<P>) {
     if (!cur.certified && std::isfinite(cur.objective)) {  // the returned iterate's certificate
       cur.gap_bound = problem.gap_bound(snap, cur.objective, g_meas);
-      passes += P::kCertificatePasses;
+      passes += problem.certificate_passes();
       cur.certified = std::isfinite(cur.gap_bound);
       cur.criterion = criterion_of(cur.objective, cur.grad_norm, cur.gap_bound);
     }

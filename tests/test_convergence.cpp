@@ -1,5 +1,6 @@
 // Optimality measures, stopping and status (SPEC section 6), and the variance-reduced solver:
-//  * certificates are never below the true gap F(theta) - F* (DRO regression, entropic OT),
+//  * certificates are never below the true gap F(theta) - F* (DRO regression and
+//    classification, entropic OT),
 //    and tiny at an exact optimum;
 //  * grad_norm is an independent |grad F|;
 //  * every status path: converged (with the true gap then below tol), budget-exhausted (with the
@@ -116,6 +117,52 @@ TEST_CASE("entropic OT certificate: never below the true gap, tiny at the optimu
       CHECK(m.gap_bound >= gap - 1e-12 * std::abs(f_star));
     });
   }
+}
+
+TEST_CASE("DRO classification certificate: never below the true gap, tiny at the optimum",
+          "[certificate][classification]") {
+  for (std::uint64_t seed : {4u, 7u}) {
+    for (double lambda : {0.2, 1.0, 5.0}) {
+      for (double mu : {1e-3, 1e-1}) {
+        ClassificationGenOptions g;
+        g.n = 200;
+        g.p = 6;
+        g.num_classes = 4;
+        g.label_noise = 0.2;
+        g.seed = seed;
+        Dataset data = generate_classification(g);
+        // Unstandardized features (scale 4, offset 3): the bound must not rely on scale.
+        data.train.x = (4.0 * data.train.x.array() + 3.0).matrix();
+        const DroClassification p(data.train.x, data.train.labels, 4, lambda, mu);
+        double f_star = 0.0;
+        const Vec theta_star = optimum(p, &f_star);
+        ExactEvaluator<DroClassification> ev(p);
+        Vec gr;
+        const Measure at_opt = measure(p, ev, theta_star, gr);
+        INFO("seed " << seed << " lambda " << lambda << " mu " << mu);
+        REQUIRE(at_opt.certified);
+        CHECK(at_opt.gap_bound <= 1e-8 * std::max(1.0, std::abs(f_star)));
+        around(p, theta_star, seed, [&](const Vec& th) {
+          const Measure m = measure(p, ev, th, gr);
+          const double gap = m.objective - f_star;
+          INFO("F - F* = " << gap << ", bound " << m.gap_bound);
+          CHECK(m.gap_bound >= gap - 1e-12 * std::abs(f_star));
+          // Second order near the optimum: about |grad F|^2 / (2 mu), not first order.
+          if (gap < 1e-9)
+            CHECK(m.gap_bound <= m.grad_norm * m.grad_norm / mu + 1e-12 * std::abs(f_star));
+        });
+      }
+    }
+  }
+  ClassificationGenOptions g;
+  g.n = 50;
+  g.p = 3;
+  g.num_classes = 3;
+  const Dataset data = generate_classification(g);
+  const DroClassification p(data.train.x, data.train.labels, 3, 1.0, 0.0);  // mu = 0: no dual
+  ExactEvaluator<DroClassification> ev(p);
+  Vec gr;
+  CHECK_FALSE(measure(p, ev, p.initial_point(), gr).certified);
 }
 
 TEST_CASE("grad_norm equals an independently computed |grad F| (DRO regression)",
