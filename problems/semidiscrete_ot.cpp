@@ -283,23 +283,24 @@ void SemiDiscreteOt::hessian(ConstVecRef g, Mat& h, Vec* curvature) const {
 }
 
 double SemiDiscreteOt::gap_bound(ConstVecRef g, double f, ConstVecRef grad) const {
-  const double base = rounding_bound(g, f, grad);
   const Index m = num_items();
-  if (m > kDenseAtoms || !std::isfinite(base)) return base;
+  if (m > kDenseAtoms || !std::isfinite(f) || !grad.allFinite()) return rounding_bound(g, f, grad);
+  // The base bound B(g) is taken only where the refinement fails (it is never the smaller one
+  // near the optimum, where certificates matter).
+  const auto base = [&] { return rounding_bound(g, f, grad); };
   // Newton-refined bound: F(g) - F(g') + B(g'), g' = g - (H + delta I)^{-1} grad F(g). H 1 = 0
   // and grad F is orthogonal to 1, so the small ridge delta only fixes the gauge.
   Mat h;
   hessian(g, h);
   h.diagonal().array() += 1e-12 * std::max(h.diagonal().maxCoeff(), 1e-300);
   const Vec g1 = g - h.ldlt().solve(grad);
-  if (!g1.allFinite()) return base;
+  if (!g1.allFinite()) return base();
   ExactEvaluator<SemiDiscreteOt> ev(*this);
   Vec grad1;
   const double f1 = ev.value_and_gradient(g1, grad1);
-  if (!std::isfinite(f1)) return base;
+  if (!std::isfinite(f1)) return base();
   const double b1 = rounding_bound(g1, f1, grad1);
-  if (!std::isfinite(b1)) return base;
-  const double refined = std::max(f - f1, 0.0) + b1 + 1e-13 * (std::abs(f) + std::abs(f1));
-  return std::min(base, refined);
+  if (!std::isfinite(b1)) return base();
+  return std::max(f - f1, 0.0) + b1 + 1e-13 * (std::abs(f) + std::abs(f1));
 }
 }  // namespace lsekit

@@ -149,15 +149,15 @@ class SemiDiscreteOt {
   /// for any g', F(g) - F* = [F(g) - F(g')] + [F(g') - F*] <= F(g) - F(g') + B(g'), and g' is
   /// one Newton step g - (H + delta I)^{-1} grad F (Kitagawa, Merigot, Thibert 2019 use the
   /// same Newton step to solve the problem), where B(g') is second order in the marginal error
-  /// at g; the smaller of B(g) and the refined bound is returned.
+  /// at g; B(g) itself only where the refinement fails.
   /// `f` = F(g), `grad` = grad F(g) (from the exact evaluator). Passes over the n x m costs:
   /// certificate_passes(). Rows in parallel, sums in row order (independent of the thread
   /// count). A rounding allowance of 1e-13 (|P| + |F|) per bound keeps it valid in floating
   /// point.
   double gap_bound(ConstVecRef g, double f, ConstVecRef grad) const;
-  /// Passes over the costs that gap_bound() makes: 2 for B(g), 4 more for the Newton step
-  /// (the Hessian, F and grad F at g', and B(g')) when m <= kDenseAtoms.
-  double certificate_passes() const { return num_items() <= kDenseAtoms ? 6.0 : 2.0; }
+  /// Passes over the costs that gap_bound() makes: 2 for B(g); with the Newton step (m <=
+  /// kDenseAtoms) 4: the Hessian, F and grad F at g', and B(g').
+  double certificate_passes() const { return num_items() <= kDenseAtoms ? 4.0 : 2.0; }
 
  private:
   double rounding_bound(ConstVecRef g, double f, ConstVecRef grad) const;  // B(g)

@@ -69,22 +69,21 @@ double certificate_cost(const P& p) {
   else return 0.0;
 }
 
-/// When a solver computes the certificate, which costs `cost` passes of its own: at the first
-/// check; when it may now be below the tolerance -- the last bound scaled by the square of the
-/// decrease of |grad F| since (the certificates are second order near the optimum) -- and at
-/// least `cost` passes of work were done since the last one (so certificates never take more
-/// than about half the work); and every 10 `cost` passes. Never with tol = 0 (fixed budget:
+/// When a solver computes the certificate, which costs `cost` passes of its own: never before
+/// `cost` passes of work since the start or the last one (so certificates never take more than
+/// about half the work); then at the first check; when it may now be below the tolerance -- the last bound scaled by the square of the
+/// decrease of |grad F| since (the certificates are second order near the optimum); and every
+/// 10 `cost` passes. Never with tol = 0 (fixed budget:
 /// the solvers certify the returned iterate only).
 struct CertificateGate {
   double tol = 0.0, cost = 1.0;
-  double last_bound = num::kInf, last_grad = num::kInf, last_work = -num::kInf;
+  double last_bound = num::kInf, last_grad = num::kInf, last_work = 0.0;
   bool due(double work, double f, double gnorm) const {
-    if (!(tol > 0.0)) return false;
-    if (!std::isfinite(last_bound)) return true;
     const double since = work - last_work;
-    if (since >= 10.0 * cost) return true;
+    if (!(tol > 0.0) || since < cost) return false;
+    if (!std::isfinite(last_bound) || since >= 10.0 * cost) return true;
     const double r = gnorm / std::max(last_grad, 1e-300);
-    return since >= cost && last_bound * r * r <= tol * std::max(1.0, std::abs(f));
+    return last_bound * r * r <= tol * std::max(1.0, std::abs(f));
   }
   void mark(double work, double gnorm, double bound) {
     last_work = work, last_grad = gnorm;

@@ -23,7 +23,7 @@
 // (1/(2 L_max) of the semi-dual).
 // Safeguard: a snapshot whose exact F is higher than the previous one's, or an epoch in which a
 // weight or the iterate stopped being finite, is rejected: theta returns to the previous
-// snapshot and s halves; each accepted epoch multiplies s by 1.1. The starting s = 1 is
+// snapshot (kept, with its anchor, shifts, sampling and preconditioner: no pass) and s halves; each accepted epoch multiplies s by 1.1. The starting s = 1 is
 // therefore not a tuning constant. The returned iterate is always an accepted snapshot, whose
 // measure (and certificate) is already known; trace rows are the accepted snapshots.
 // softplus: rho = 0.02 tol max(1,|F|) / (lambda kappa) at every snapshot (rho given: used as
@@ -36,8 +36,11 @@
 #include <chrono>
 #include <cmath>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <vector>
+
+#include <Eigen/Cholesky>
 
 #include "core/alias_table.hpp"
 #include "core/errors.hpp"
@@ -61,6 +64,12 @@ namespace lsekit {
 template <class P>
 concept SmoothnessProblem = requires(const P& p, Index i, double s) {
   { p.item_smoothness(i, s) } -> std::convertible_to<double>;
+};
+
+template <class P>
+concept DenseHessianProblem = requires(const P& p, ConstVecRef g, Mat& h, Vec* c) {
+  p.hessian(g, h, c);
+  { P::kDenseAtoms } -> std::convertible_to<Index>;
 };
 
 template <LseProblem P, class Est>
@@ -101,6 +110,11 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
   Vec snap = theta, g_anchor(d), g_meas(d), v(d), rg_snap = Vec::Zero(d);
   Vec lse, item_scores, alpha = Vec::Zero(kShift ? k_groups : 0);
   Vec qprob = Vec::Constant(pool, 1.0 / npool), coef = Vec::Ones(pool);  // coef = 1/(N q_i)
+  // Entropic OT with a dense Hessian: steps are preconditioned by the snapshot's Hessian.
+  bool precond = false;
+  if constexpr (kOverGroups && DenseHessianProblem<P>) precond = d <= P::kDenseAtoms;
+  Mat hess, minv;
+  Vec curv, dir = Vec::Zero(d);
   AliasTable alias(qprob);
   std::vector<Index> idx(bsz);
   auto ws = problem.make_workspace(gb, mb);
@@ -192,6 +206,30 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
       coef = 1.0 / (npool * qprob.array());
       lmax = (lhat.array() * coef.array()).maxCoeff();
       alias = AliasTable(qprob);
+    } else if (precond) {
+      if constexpr (DenseHessianProblem<P>) {
+        // M = (H~ + delta I)^{-1} (H~ 1 = 0; the SVRG direction is orthogonal to 1, delta
+        // only fixes the gauge). In the metric of H~ the mean of the per-sample curvatures
+        // tr(M H_i) is tr(M H~) = m - 1; each is estimated as (m - 1) curv_i / mean(curv)
+        // with curv_i = eps tr(H_i) = 1 - |chi(x_i)|^2, and the sampling follows it.
+        problem.hessian(snap, hess, &curv);
+        passes += 1.0;
+        // Levenberg-Marquardt damping by the marginal error: far from the optimum (atoms whose
+        // cells hold almost no mass have tiny curvature) the step is a scaled gradient step
+        // (H <= diag(nu) / eps), near it a Newton step.
+        const double damp = std::max(g_meas.template lpNorm<1>(), 1e-10) / lambda;
+        hess.diagonal().array() += damp * problem.b().array() +
+                                   1e-10 * std::max(hess.diagonal().maxCoeff(), 1e-300);
+        minv = hess.ldlt().solve(Mat::Identity(d, d));
+        if (!minv.allFinite()) return false;
+        const double cmean = curv.mean();
+        if (!(cmean > 0.0) || !std::isfinite(cmean)) return false;
+        const Vec lhat = (static_cast<double>(d - 1) / cmean) * curv.array();
+        qprob = 0.2 / npool + 0.8 * curv.array() / curv.sum();
+        coef = 1.0 / (npool * qprob.array());
+        lmax = std::max((lhat.array() * coef.array()).maxCoeff(), 1.0);  // eta <= 1: Newton
+        alias = AliasTable(qprob);
+      }
     } else {
       lmax = 1.0 / lambda;  // OT: eta = eps (1 / (2 L_max) of the semi-dual)
     }
@@ -275,7 +313,12 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
       problem.add_gradient(theta, grp, itm, ws, w, v);
       problem.add_gradient(snap, grp, itm, ws2, w2, v);
       problem.regularizer(theta, &v);
-      theta.noalias() -= eta * v;
+      if (precond) {
+        dir.noalias() = minv * v;
+        theta.noalias() -= eta * dir;
+      } else {
+        theta.noalias() -= eta * v;
+      }
       ++steps_done;
       passes += 2.0 * static_cast<double>(bsz) / npool;
       if ((t & 63) == 63 && observer && observer->interrupted()) {
@@ -290,17 +333,21 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
       break;
     }
     finite = finite && theta.allFinite();
-    // New snapshot candidate.
-    const Vec prev = snap;
+    // New snapshot candidate; what the snapshot sets is kept to go back to without a pass.
+    auto kept = std::make_tuple(snap, g_meas, g_anchor, rg_snap, alpha, qprob, coef, alias,
+                                step_base, minv, lse, item_scores, est);
+    auto current = [&] {
+      return std::tie(snap, g_meas, g_anchor, rg_snap, alpha, qprob, coef, alias, step_base,
+                      minv, lse, item_scores, est);
+    };
     snap = theta;
     const bool ok = finite && snapshot(trial) && trial.objective <= cur.objective;
     solver_time += elapsed_since(t0);
     ++epochs_done;
     if (!ok) {  // safeguard: back to the previous snapshot with half the step
-      snap = prev;
+      current() = std::move(kept);
       scale *= 0.5;
       ++rejected;
-      if (!snapshot(trial)) break;  // restores shifts, anchor and sampling of `prev`
       continue;
     }
     cur = trial;
