@@ -53,7 +53,7 @@ class Reader {
 
   [[noreturn]] void fail(const std::string& why) const {
     throw InputError(path_ + ": " + why + " (lsekit checkpoint; write it with lsekit solve "
-                     "--checkpoint-every N)");
+                     "`checkpoint_every=N`)");
   }
   const AttrValue& attr(const std::string& name) const {
     const auto root = doc_.attrs.find("/");

@@ -225,7 +225,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
   auto fail = [&](long step, const char* what) {
     res.status = Status::Diverged;
     res.fail_step = step;
-    std::string advice = "reduce --step (now " + std::to_string(o.step) + ")";
+    std::string advice = "reduce `step` (now " + std::to_string(o.step) + ")";
     advice += Est::kAdvice;
     res.message = std::string(what) + " at step " + std::to_string(step) +
                   " (epoch " + std::to_string(static_cast<double>(step) * per_step_epochs) +
@@ -513,7 +513,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
   res.theta = step > avg_start ? theta_avg : theta;
   fill_result(res, last);
   res.estimate = res.trace.back().estimate;
-  finish_status(res, o, Est::kFollowsF ? res.trace.front().objective : num::kInf, "--epochs");
+  finish_status(res, o, Est::kFollowsF ? res.trace.front().objective : num::kInf, "`epochs`");
   if constexpr (kShift) res.alpha = alpha;
   res.rho = est.param();
   return res;
