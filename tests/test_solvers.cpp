@@ -7,6 +7,7 @@
 //  (d) determinism for a fixed seed; (e) divergence handling; (f) option checks;
 //  (g) lbfgs_minimize on Rosenbrock and an ill-conditioned quadratic.
 #include <omp.h>
+#include <unistd.h>
 
 #include <Eigen/Eigenvalues>
 #include <Eigen/QR>
@@ -14,12 +15,14 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/exact_evaluator.hpp"
+#include "data/checkpoint.hpp"
 #include "solvers/instances.hpp"
 #include "test_support.hpp"
 
@@ -718,6 +721,62 @@ TEST_CASE("resuming from any checkpoint ends bitwise identical to the uninterrup
   o.batch = 16;
   CHECK_THROWS_WITH(solve(pr, o, nullptr, nullptr, &col.states[0]),
                     Contains("does not belong to this run"));
+}
+
+namespace {
+// Bitwise equality of two values of a SolverState field (NaN equals NaN).
+bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+bool same_bits(long a, long b) { return a == b; }
+bool same_bits(const Vec& a, const Vec& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(double) * static_cast<size_t>(a.size())) == 0;
+}
+template <class T>
+bool same_bits(const std::vector<T>& a, const std::vector<T>& b) { return a == b; }
+bool same_bits(const Rng& a, const Rng& b) {
+  const Rng::State x = a.state(), y = b.state();
+  return std::memcmp(x.s, y.s, sizeof x.s) == 0 && x.has_spare == y.has_spare && same_bits(x.spare, y.spare);
+}
+bool same_bits(const std::vector<TracePoint>& a, const std::vector<TracePoint>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t k = 0; k < a.size(); ++k) {
+    if (a[k].step != b[k].step) return false;
+    for (const TraceColumn& c : kTraceColumns)
+      if (!same_bits(a[k].*c.field, b[k].*c.field)) return false;
+  }
+  return true;
+}
+}  // namespace
+
+TEST_CASE("a checkpoint file holds every SolverState field and resumes bitwise",
+          "[solvers][checkpoint]") {
+  SerialEval serial;
+  const DroRegression pr = convergence_instance();
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("lsekit-test-checkpoint-" + std::to_string(::getpid()) + ".h5")).string();
+  for (SamplingKind sampling : {SamplingKind::Permutation, SamplingKind::Replacement}) {
+    INFO(name_of(kSamplingNames, sampling));
+    SolverOptions o = SolverOptions::plain(SolverKind::Softplus);  // shifts and adaptive rho
+    o.batch = 7;
+    o.epochs = 4;
+    o.eval_points = 7;
+    o.sampling = sampling;
+    o.checkpoint_every = 29;
+    CheckpointCollector col;
+    const Result whole = solve(pr, o, &col);
+    REQUIRE(whole.ok());
+    REQUIRE(col.states.size() >= 3);
+    const SolverState& st = col.states[col.states.size() / 2];
+    write_checkpoint(path, Checkpoint{"run", st, {}});
+    const Checkpoint back = read_checkpoint(path);
+    std::filesystem::remove(path);
+    CHECK(back.fingerprint == "run");
+    for (const StateField& f : kStateFields) {
+      INFO(f.name);
+      CHECK(state_field_length(back.state, f) == state_field_length(st, f));
+      CHECK(std::visit([&](auto m) { return same_bits(st.*m, back.state.*m); }, f.member));
+    }
+    require_same_run(whole, solve(pr, o, nullptr, nullptr, &back.state));
+  }
 }
 
 TEST_CASE("more trace rows asked than steps: one row per step, the blow-up check still runs",
