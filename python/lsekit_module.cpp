@@ -323,28 +323,16 @@ py::dict run_to_python(const TaskRun& run) {
   // Every TracePoint column, straight from the solver (the document holds the same rows).
   const std::size_t n = r.trace.size();
   py::dict trace;
-  auto column = [&](const char* name, auto get) {
-    py::array_t<double> a(static_cast<py::ssize_t>(n));
-    for (std::size_t k = 0; k < n; ++k) a.mutable_at(k) = get(r.trace[k]);
-    trace[name] = a;
-  };
   {
     py::array_t<std::int64_t> a(static_cast<py::ssize_t>(n));
     for (std::size_t k = 0; k < n; ++k) a.mutable_at(k) = r.trace[k].step;
     trace["step"] = a;
   }
-  column("epoch", [](const TracePoint& t) { return t.epoch; });
-  column("time_s", [](const TracePoint& t) { return t.time_s; });
-  column("objective", [](const TracePoint& t) { return t.objective; });
-  column("estimate", [](const TracePoint& t) { return t.estimate; });
-  column("kappa", [](const TracePoint& t) { return t.kappa; });
-  column("rho", [](const TracePoint& t) { return t.rho; });
-  column("grad_norm", [](const TracePoint& t) { return t.grad_norm; });
-  column("gap_bound", [](const TracePoint& t) { return t.gap_bound; });
-  column("marginal_error", [](const TracePoint& t) { return t.marginal_error; });
-  column("criterion", [](const TracePoint& t) { return t.criterion; });
-  column("passes", [](const TracePoint& t) { return t.passes; });
-  column("step_size", [](const TracePoint& t) { return t.step_size; });
+  for (const TraceColumn& col : kTraceColumns) {
+    py::array_t<double> a(static_cast<py::ssize_t>(n));
+    for (std::size_t k = 0; k < n; ++k) a.mutable_at(k) = r.trace[k].*col.field;
+    trace[col.name] = a;
+  }
   d["trace"] = trace;
   d["doc"] = doc_to_python(run.doc);
   return d;
