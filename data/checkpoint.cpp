@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <set>
 #include <sstream>
+#include <type_traits>
+#include <variant>
 
 #include "core/errors.hpp"
 #include "data/h5doc.hpp"
@@ -26,20 +28,16 @@ std::string attr_text(const AttrValue& v) {
   return std::get<std::string>(v);
 }
 
-// Vectors of the state, by dataset name. Empty vectors are not written (a
-// shift-free solver has no shifts) and read back as empty.
-struct VecField {
-  const char* name;
-  Vec SolverState::*field;
-  bool required;  // the iterate and its step-rule moments; shifts only with a shift solver
-};
-constexpr VecField kVecs[] = {
-    {"theta", &SolverState::theta, true},        {"theta_prev", &SolverState::theta_prev, true},
-    {"theta_avg", &SolverState::theta_avg, true}, {"theta_good", &SolverState::theta_good, true},
-    {"theta_best", &SolverState::theta_best, true},
-    {"m1", &SolverState::m1, true},              {"m2", &SolverState::m2, true},
-    {"alpha", &SolverState::alpha, false},       {"alpha_m", &SolverState::alpha_m, false},
-    {"alpha_v", &SolverState::alpha_v, false},   {"alpha_t", &SolverState::alpha_t, false}};
+// Where each kind of SolverState field (solvers/result.hpp, kStateFields) is stored:
+//   long, double     root attribute <name> (int64, float64)
+//   Vec              dataset /state/<name> (float64)
+//   index vectors    dataset /state/<name> (int64): alpha_init (0/1), group_perm, item_perm
+//   Rng              dataset /state/<name> (4 int64, the bit patterns of the xoshiro words)
+//                    and root attributes <name>_has_spare (0/1), <name>_spare (float64)
+//   trace rows       /<name>/step (int64) and /<name>/<column> for kTraceColumns (float64)
+// Vectors that are empty are not written (a shift-free solver has no shifts, sampling with
+// replacement no permutation) and read back as empty; only the parameter-sized ones
+// (StateExtent::Dim) are required.
 
 std::string join_names(const Metrics& m) {
   std::string s;
@@ -53,7 +51,7 @@ class Reader {
 
   [[noreturn]] void fail(const std::string& why) const {
     throw InputError(path_ + ": " + why + " (lsekit checkpoint; write it with lsekit solve "
-                     "--checkpoint-every N)");
+                     "`checkpoint_every=N`)");
   }
   const AttrValue& attr(const std::string& name) const {
     const auto root = doc_.attrs.find("/");
@@ -148,54 +146,44 @@ void check_fingerprint(const std::string& path, const std::string& saved,
 void write_checkpoint(const std::string& path, const Checkpoint& c) {
   const SolverState& st = c.state;
   H5Doc doc;
-  auto si = [&](const char* k, std::int64_t v) { doc.set_attr("/", k, v); };
-  auto sd = [&](const char* k, double v) { doc.set_attr("/", k, v); };
   doc.set_attr("/", "format", std::string(kFormat));
-  si("format_version", kVersion);
+  doc.set_attr("/", "format_version", kVersion);
   doc.set_attr("/", "fingerprint", c.fingerprint);
-  si("step", st.step);
-  si("total_steps", st.total_steps);
-  si("next_eval_row", st.next_eval_row);
-  si("est_count", st.est_count);
-  sd("est_sum", st.est_sum);
-  sd("solver_time", st.solver_time);
-  sd("rho", st.rho);
-  sd("log_mom1", st.log_mom1);
-  sd("log_mom2", st.log_mom2);
-  sd("mom_count", st.mom_count);
-  sd("passes", st.passes);
-  sd("eval_passes", st.eval_passes);
-  sd("eval_time_s", st.eval_time_s);
-  sd("f_best", st.f_best);
-  si("up_rows", st.up_rows);
-  si("group_cursor", st.group_cursor);
-  si("item_cursor", st.item_cursor);
-  si("rng_has_spare", st.rng.has_spare ? 1 : 0);
-  sd("rng_spare", st.rng.spare);
-  for (const VecField& f : kVecs)
-    if ((st.*f.field).size() > 0) doc.set(std::string("/state/") + f.name, Array::vector(st.*f.field));
-  {
-    std::vector<std::int64_t> rng(4);
-    for (int i = 0; i < 4; ++i) std::memcpy(&rng[i], &st.rng.s[i], sizeof rng[i]);  // bit pattern
-    doc.set("/state/rng", Array{{4}, rng});
-  }
-  auto int_vec = [&](const char* name, const auto& v) {
-    if (v.empty()) return;
-    doc.set(std::string("/state/") + name, Array{{v.size()}, std::vector<std::int64_t>(v.begin(), v.end())});
-  };
-  int_vec("alpha_init", st.alpha_init);
-  int_vec("group_perm", st.group_perm);
-  int_vec("item_perm", st.item_perm);
-  const size_t n = st.trace.size();
-  {
-    std::vector<std::int64_t> steps(n);
-    for (size_t k = 0; k < n; ++k) steps[k] = st.trace[k].step;
-    doc.set("/trace/step", Array{{n}, steps});
-  }
-  for (const TraceColumn& col : kTraceColumns) {
-    std::vector<double> v(n);
-    for (size_t k = 0; k < n; ++k) v[k] = st.trace[k].*col.field;
-    doc.set(std::string("/trace/") + col.name, Array::vector(v));
+  for (const StateField& f : kStateFields) {
+    const std::string name = f.name, dataset = "/state/" + name;
+    std::visit(
+        [&](auto m) {
+          const auto& v = st.*m;
+          using T = std::remove_cvref_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, long>) {
+            doc.set_attr("/", name, static_cast<std::int64_t>(v));
+          } else if constexpr (std::is_same_v<T, double>) {
+            doc.set_attr("/", name, v);
+          } else if constexpr (std::is_same_v<T, Vec>) {
+            if (v.size() > 0) doc.set(dataset, Array::vector(v));
+          } else if constexpr (std::is_same_v<T, std::vector<char>> || std::is_same_v<T, std::vector<Index>>) {
+            if (!v.empty()) doc.set(dataset, Array{{v.size()}, std::vector<std::int64_t>(v.begin(), v.end())});
+          } else if constexpr (std::is_same_v<T, Rng>) {
+            const Rng::State rs = v.state();
+            std::vector<std::int64_t> words(4);
+            for (int i = 0; i < 4; ++i) std::memcpy(&words[i], &rs.s[i], sizeof words[i]);  // bit pattern
+            doc.set(dataset, Array{{4}, words});
+            doc.set_attr("/", name + "_has_spare", std::int64_t{rs.has_spare ? 1 : 0});
+            doc.set_attr("/", name + "_spare", rs.spare);
+          } else {
+            static_assert(std::is_same_v<T, std::vector<TracePoint>>);
+            const size_t n = v.size();
+            std::vector<std::int64_t> steps(n);
+            for (size_t k = 0; k < n; ++k) steps[k] = v[k].step;
+            doc.set("/" + name + "/step", Array{{n}, steps});
+            for (const TraceColumn& col : kTraceColumns) {
+              std::vector<double> x(n);
+              for (size_t k = 0; k < n; ++k) x[k] = v[k].*col.field;
+              doc.set("/" + name + "/" + col.name, Array::vector(x));
+            }
+          }
+        },
+        f.member);
   }
   // Problem metrics per recorded row, in the order the task produced them.
   doc.set_attr("/", "metric_names", c.rows.empty() ? std::string() : join_names(c.rows.front().second));
@@ -224,44 +212,45 @@ Checkpoint read_checkpoint(const std::string& path) {
   Checkpoint c;
   c.fingerprint = r.text("fingerprint");
   SolverState& st = c.state;
-  st.step = r.integer("step");
-  st.total_steps = r.integer("total_steps");
-  st.next_eval_row = r.integer("next_eval_row");
-  st.est_count = r.integer("est_count");
-  st.est_sum = r.real("est_sum");
-  st.solver_time = r.real("solver_time");
-  st.rho = r.real("rho");
-  st.log_mom1 = r.real("log_mom1");
-  st.log_mom2 = r.real("log_mom2");
-  st.mom_count = r.real("mom_count");
-  st.passes = r.real("passes");
-  st.eval_passes = r.real("eval_passes");
-  st.eval_time_s = r.real("eval_time_s");
-  st.f_best = r.real("f_best");
-  st.up_rows = r.integer("up_rows");
-  st.group_cursor = r.integer("group_cursor");
-  st.item_cursor = r.integer("item_cursor");
-  st.rng.has_spare = r.integer("rng_has_spare") != 0;
-  st.rng.spare = r.real("rng_spare");
-  for (const VecField& f : kVecs) {
-    const std::vector<double> v = r.reals(std::string("/state/") + f.name, f.required);
-    st.*f.field = Eigen::Map<const Vec>(v.data(), static_cast<Index>(v.size()));
-  }
-  {
-    const auto rng = r.ints("/state/rng", true);
-    if (rng.size() != 4) r.fail("dataset /state/rng must hold 4 integers");
-    for (int i = 0; i < 4; ++i) std::memcpy(&st.rng.s[i], &rng[i], sizeof rng[i]);
-  }
-  for (auto v : r.ints("/state/alpha_init", false)) st.alpha_init.push_back(v != 0 ? 1 : 0);
-  for (auto v : r.ints("/state/group_perm", false)) st.group_perm.push_back(static_cast<Index>(v));
-  for (auto v : r.ints("/state/item_perm", false)) st.item_perm.push_back(static_cast<Index>(v));
-  const auto steps = r.ints("/trace/step", true);
-  st.trace.resize(steps.size());
-  for (size_t k = 0; k < steps.size(); ++k) st.trace[k].step = steps[k];
-  for (const TraceColumn& col : kTraceColumns) {
-    const auto v = r.reals(std::string("/trace/") + col.name, true);
-    if (v.size() != steps.size()) r.fail(std::string("dataset /trace/") + col.name + " has the wrong length");
-    for (size_t k = 0; k < v.size(); ++k) st.trace[k].*col.field = v[k];
+  for (const StateField& f : kStateFields) {
+    const std::string name = f.name, dataset = "/state/" + name;
+    std::visit(
+        [&](auto m) {
+          auto& v = st.*m;
+          using T = std::remove_cvref_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, long>) {
+            v = r.integer(name);
+          } else if constexpr (std::is_same_v<T, double>) {
+            v = r.real(name);
+          } else if constexpr (std::is_same_v<T, Vec>) {
+            const std::vector<double> x = r.reals(dataset, f.extent == StateExtent::Dim);
+            v = Eigen::Map<const Vec>(x.data(), static_cast<Index>(x.size()));
+          } else if constexpr (std::is_same_v<T, std::vector<char>>) {
+            for (auto x : r.ints(dataset, false)) v.push_back(x != 0 ? 1 : 0);
+          } else if constexpr (std::is_same_v<T, std::vector<Index>>) {
+            for (auto x : r.ints(dataset, false)) v.push_back(static_cast<Index>(x));
+          } else if constexpr (std::is_same_v<T, Rng>) {
+            const auto words = r.ints(dataset, true);
+            if (words.size() != 4) r.fail("dataset " + dataset + " must hold 4 integers");
+            Rng::State rs;
+            for (int i = 0; i < 4; ++i) std::memcpy(&rs.s[i], &words[i], sizeof words[i]);
+            rs.has_spare = r.integer(name + "_has_spare") != 0;
+            rs.spare = r.real(name + "_spare");
+            v.set_state(rs);
+          } else {
+            static_assert(std::is_same_v<T, std::vector<TracePoint>>);
+            const auto steps = r.ints("/" + name + "/step", true);
+            v.resize(steps.size());
+            for (size_t k = 0; k < steps.size(); ++k) v[k].step = steps[k];
+            for (const TraceColumn& col : kTraceColumns) {
+              const std::string ds = "/" + name + "/" + col.name;
+              const auto x = r.reals(ds, true);
+              if (x.size() != steps.size()) r.fail("dataset " + ds + " has the wrong length");
+              for (size_t k = 0; k < x.size(); ++k) v[k].*col.field = x[k];
+            }
+          }
+        },
+        f.member);
   }
   const std::string names = r.text("metric_names");
   const auto msteps = r.ints("/trace_metrics/step", false);

@@ -1,11 +1,13 @@
 // Checkpoint files of `lsekit solve --checkpoint-every N` / `--resume FILE`.
 //
 // A checkpoint is an HDF5 file (root attribute format = "lsekit-checkpoint",
-// format_version = 1) holding one SolverState (solvers/result.hpp): the iterate,
+// format_version = 2) holding one SolverState (solvers/result.hpp): the iterate,
 // the averaged and last healthy iterates, the step-rule moments, the shifts with
 // their moments and step counts, the RNG state, the epoch permutations with
 // their cursors, the adaptive-rho block moments, the trace so far and the
-// problem metrics recorded at each trace row. It is written atomically (temporary
+// problem metrics recorded at each trace row. The state is written and read field by
+// field through kStateFields (scalars as root attributes, vectors under /state, the
+// trace under /trace), never by a list of its own. It is written atomically (temporary
 // file + rename), so a run killed at any instant leaves the previous checkpoint
 // or the new one, never a partial file.
 //

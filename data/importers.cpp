@@ -129,7 +129,7 @@ std::string find_idx(const std::string& dir, const std::string& stem) {
     if (fs::exists(p, ec)) return p.string();
   }
   throw IoError(dir + ": no " + stem + ".gz or " + stem +
-                " (install the Debian package dataset-fashion-mnist, or pass --dir)");
+                " (install the Debian package dataset-fashion-mnist, or pass `dir`)");
 }
 
 // ---- CSV -------------------------------------------------------------------------------
@@ -251,10 +251,10 @@ Dataset import_idx_classification(const std::string& train_images, const std::st
                                   long num_classes, const FashionMnistOptions& o) {
   if (num_classes < 2) throw InputError("IDX import: need at least 2 classes");
   if (!(o.noise >= 0.0 && o.noise <= 1.0))
-    throw InputError("--noise must be in [0, 1], got " + std::to_string(o.noise));
-  if (o.n_train < 0) throw InputError("--n-train must be >= 0");
+    throw InputError("`noise` must be in [0, 1], got " + std::to_string(o.noise));
+  if (o.n_train < 0) throw InputError("`n_train` must be >= 0");
   if (!o.keep.empty() && static_cast<long>(o.keep.size()) != num_classes)
-    throw InputError("--keep has " + str(static_cast<long long>(o.keep.size())) +
+    throw InputError("`keep` has " + str(static_cast<long long>(o.keep.size())) +
                      " fractions, but " + train_labels + " has " + str(num_classes) + " classes");
 
   const IdxArray ximg = read_idx(train_images);
@@ -268,9 +268,9 @@ Dataset import_idx_classification(const std::string& train_images, const std::st
       o.keep.empty() ? all_rows(ylab.size()) : keep_per_class(ylab, num_classes, o.keep, rng);
   if (o.n_train > 0) {
     if (o.n_train > static_cast<long>(rows.size()))
-      throw InputError("--n-train " + str(o.n_train) + " exceeds the " +
+      throw InputError("`n_train=" + str(o.n_train) + "` exceeds the " +
                        str(static_cast<long long>(rows.size())) + " training images" +
-                       (o.keep.empty() ? "" : " left after --keep") + " in " + train_images);
+                       (o.keep.empty() ? "" : " left after `keep`") + " in " + train_images);
     const std::vector<Index> pick = random_subset(static_cast<Index>(rows.size()), o.n_train, rng);
     std::vector<Index> sub;
     sub.reserve(pick.size());
@@ -278,7 +278,7 @@ Dataset import_idx_classification(const std::string& train_images, const std::st
     rows = std::move(sub);
   }
   if (rows.empty())
-    throw InputError(train_images + ": no training images left after --keep / --n-train");
+    throw InputError(train_images + ": no training images left after `keep` / `n_train`");
 
   Dataset d;
   d.task = Task::Classification;
@@ -344,11 +344,11 @@ Dataset import_fashion_mnist(const FashionMnistOptions& o) {
 }
 
 CsvImport import_csv(const std::string& path, const CsvOptions& o) {
-  if (o.label.empty()) throw InputError("--label is required (a column name or 0-based index)");
+  if (o.label.empty()) throw InputError("`label` is required (a column name or 0-based index)");
   if (!(o.test_fraction >= 0.0 && o.test_fraction < 1.0))
-    throw InputError("--test-fraction must be in [0, 1), got " + std::to_string(o.test_fraction));
+    throw InputError("`test_fraction` must be in [0, 1), got " + std::to_string(o.test_fraction));
   if (o.num_classes < 0 || o.num_classes == 1)
-    throw InputError("--num-classes must be >= 2 (or 0)");
+    throw InputError("`num_classes` must be >= 2 (or 0)");
   {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) throw IoError(path + ": no such file");
@@ -388,7 +388,7 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
   if (ncol < 2)
     throw InputError(path + ": line " + str(rows[0].line) + " has " +
                      str(static_cast<long long>(ncol)) +
-                     " column; need at least one feature and the label (is --delimiter right?)");
+                     " column; need at least one feature and the label (is `delimiter` right?)");
   std::vector<std::string> names(ncol);
   for (std::size_t j = 0; j < ncol; ++j)
     names[j] = header ? rows[0].fields[j] : "col" + std::to_string(j);
@@ -407,7 +407,7 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
   long idx = 0;
   if (lab < 0 && parse_index(o.label, idx)) {
     if (idx >= static_cast<long>(ncol))
-      throw InputError(path + ": --label " + o.label +
+      throw InputError(path + ": `label` " + o.label +
                        ": column index out of range (the file has " +
                        str(static_cast<long long>(ncol)) + " columns, 0.." +
                        str(static_cast<long long>(ncol) - 1) + ")");
@@ -418,11 +418,11 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
     for (std::size_t j = index_column ? 1 : 0; j < ncol; ++j)
       list += (list.empty() ? "" : ", ") + names[j];
     throw InputError(
-        path + ": --label " + o.label + ": no such column" +
+        path + ": `label` " + o.label + ": no such column" +
         (header ? " (columns: " + list + ")" : " (the file has no header; give a 0-based index)"));
   }
   if (index_column && lab == 0)
-    throw InputError(path + ": --label " + o.label +
+    throw InputError(path + ": `label` " + o.label +
                      ": column 0 has no name in the header, the row index pandas writes; it "
                      "is dropped, so it cannot be the label (name the label column)");
   const long skip = index_column ? 0 : -1;  // the dropped column, or none
@@ -495,18 +495,18 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
     } else if (!ls.integral) {
       d.task = Task::Regression;
       out.messages.push_back("task: regression (" + col + " holds real numbers, e.g. '" +
-                             ls.non_integer_example + "'; --task classification to override)");
+                             ls.non_integer_example + "'; `task=classification` to override)");
     } else if (ls.distinct <= max_classes && (ls.min == 0.0 || ls.min == 1.0) &&
                ls.max - ls.min + 1.0 == static_cast<double>(ls.distinct)) {
       d.task = Task::Classification;
       out.messages.push_back("task: classification (" + col + " holds " + str(ls.distinct) +
-                             " distinct integer values; --task regression to override)");
+                             " distinct integer values; `task=regression` to override)");
     } else {
-      throw InputError(path + ": cannot infer --task: " + col + " holds " + str(ls.distinct) +
+      throw InputError(path + ": cannot infer `task`: " + col + " holds " + str(ls.distinct) +
                        " distinct integer values (" + str(static_cast<long long>(ls.min)) + ".." +
                        str(static_cast<long long>(ls.max)) + ") in " + str(n) +
-                       " rows; pass --task regression for a numeric target, or --task "
-                       "classification if they are class labels");
+                       " rows; pass `task=regression` for a numeric target, or "
+                       "`task=classification` if they are class labels");
     }
   }
   Vec y(n);
@@ -530,10 +530,10 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
           // A real number is a regression target, not a class: never suggest remapping it.
           throw InputError(path + ": line " + str(line_of(i)) + ", " + col + ": '" + f +
                            "' is not an integer class label; the column holds real numbers: "
-                           "for a numeric target use --task regression");
+                           "for a numeric target use `task=regression`");
         if (!number)
           throw InputError(path + ": line " + str(line_of(i)) + ", " + col + ": '" + f +
-                           "' is not an integer class label (use --labels remap to map " +
+                           "' is not an integer class label (use `labels=remap` to map " +
                            "arbitrary labels to 0..K-1)");
         labels[i] = static_cast<std::int64_t>(v);
         mx = std::max<long long>(mx, labels[i]);
@@ -544,8 +544,8 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
           throw InputError(path + ": line " + str(line_of(i)) + ", label column " +
                            out.label_column + ": label " + str(labels[i]) + " is outside 0.." +
                            str(k - 1) +
-                           (o.num_classes > 0 ? " (--num-classes " + str(k) + ")" : "") +
-                           " (use --labels remap to map arbitrary labels to 0..K-1)");
+                           (o.num_classes > 0 ? " (`num_classes=" + str(k) + "`)" : "") +
+                           " (use `labels=remap` to map arbitrary labels to 0..K-1)");
       if (k < 2)
         throw InputError(path + ": label column " + out.label_column +
                          " has a single class 0; "
@@ -565,8 +565,8 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
                          (n_missing > 5 ? ", ..." : "") + " of 0.." + str(k - 1) + " never occur" +
                          (n_missing > 1 ? "" : "s") +
                          " (K = largest label + 1); labels must be 0..K-1 with every class "
-                         "present (use --labels remap to map the labels that occur to 0..K-1, "
-                         "or --num-classes K if a class is absent from this file)");
+                         "present (use `labels=remap` to map the labels that occur to 0..K-1, "
+                         "or `num_classes=K` if a class is absent from this file)");
       d.num_classes = k;
       for (long c = 0; c < k; ++c) out.class_names.push_back(std::to_string(c));
     } else {
@@ -589,10 +589,10 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
         throw InputError(path + ": " + col + " holds " + str(k) + " distinct real numbers (e.g. '" +
                          ls.non_integer_example + "') in " + str(n) +
                          " rows: remapping would make nearly every row its own class; for a "
-                         "numeric target use --task regression");
+                         "numeric target use `task=regression`");
       if (o.num_classes > 0 && k != o.num_classes)
         throw InputError(path + ": label column " + out.label_column + " has " + str(k) +
-                         " distinct labels, but --num-classes is " + str(o.num_classes));
+                         " distinct labels, but `num_classes` is " + str(o.num_classes));
       if (k < 2)
         throw InputError(path + ": label column " + out.label_column +
                          " has a single distinct label '" + distinct[0] +
@@ -626,7 +626,7 @@ CsvImport import_csv(const std::string& path, const CsvOptions& o) {
   // Test split.
   const Index n_test = static_cast<Index>(std::llround(o.test_fraction * static_cast<double>(n)));
   if (o.test_fraction > 0.0 && (n_test < 1 || n_test >= n))
-    throw InputError(path + ": --test-fraction " + std::to_string(o.test_fraction) + " of " +
+    throw InputError(path + ": `test_fraction=" + std::to_string(o.test_fraction) + "` of " +
                      str(n) + " rows leaves " + str(n_test) + " test and " + str(n - n_test) +
                      " training rows; both must be >= 1");
   std::vector<char> is_test(static_cast<std::size_t>(n), 0);

@@ -76,7 +76,7 @@ inline constexpr std::array<NamedValue<CsvHeader>, 3> kCsvHeaderNames{{
 }};
 inline constexpr std::array<NamedValue<LabelMode>, 2> kLabelModeNames{{
     {LabelMode::Validate, "validate",
-     "labels must be integers in 0..K-1 (K = --num-classes or max+1)"},
+     "labels must be integers in 0..K-1 (K = `num_classes` or max+1)"},
     {LabelMode::Remap, "remap",
      "the distinct labels, sorted (numerically if all are numbers), become 0..K-1"},
 }};

@@ -31,7 +31,7 @@ void add_run_attributes(H5Doc& doc, const std::string& obj, const SolverOptions&
   s("init", info.init);
   d("rho", o.solver == SolverKind::Softplus ? r.rho : o.rho);
   d("rho_option", o.rho);
-  d("rho_kappa", o.rho_kappa_target);
+  d("rho_kappa", o.rho_kappa);
   d("step", o.step);
   i("batch", o.batch);
   i("atoms", o.atoms);

@@ -14,7 +14,9 @@
 //                (status interrupted) and is raised once the solve has returned.
 //   progress     an optional callable receives each trace row as a dict; returning False
 //                stops the run (status interrupted); an exception it raises is re-raised.
-//   errors       InputError -> ValueError with the command line's message, IoError -> OSError.
+//   errors       InputError -> ValueError, IoError -> OSError, with the library's message: the
+//                command line's, but naming options by field, which is the keyword argument
+//                (`rho`, `batch=64` where `lsekit solve` prints --rho, --batch 64).
 #include <omp.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -102,11 +104,11 @@ py::array_t<typename V::Scalar> to_numpy(const V& v) {
 template <class E, std::size_t N>
 E to_enum(const std::array<NamedValue<E>, N>& t, const std::string& s, const char* option) {
   if (auto e = parse_name(t, s)) return *e;
-  throw InputError(std::string("--") + option + ": unknown value '" + s + "' (choose one of " +
+  throw InputError(std::string("`") + option + "`: unknown value '" + s + "' (choose one of " +
                    names_joined(t, ", ") + ")");
 }
 
-// SolverOptions from keyword arguments named like the command-line flags (with '_' for '-').
+// SolverOptions from keyword arguments named as its fields (rho_kappa, max_iter, ...).
 // Every value not given keeps SolverOptions' default; the optimizer defaults per solver
 // (SolverOptions::defaults_for), as on the command line.
 SolverOptions make_options(const py::dict& kw, int& threads, std::set<std::string>& given) {
@@ -116,10 +118,7 @@ SolverOptions make_options(const py::dict& kw, int& threads, std::set<std::strin
     const std::string k = py::cast<std::string>(item.first);
     const py::handle v = item.second;
     if (v.is_none()) continue;
-    std::string flag = k;  // the command-line name, for the applicability check
-    for (char& ch : flag)
-      if (ch == '_') ch = '-';
-    given.insert(flag);
+    given.insert(k);  // the field, for the applicability check
     auto str = [&] { return py::cast<std::string>(v); };
     auto dbl = [&] { return py::cast<double>(v); };
     auto lng = [&] { return py::cast<long>(v); };
@@ -128,9 +127,9 @@ SolverOptions make_options(const py::dict& kw, int& threads, std::set<std::strin
     else if (k == "schedule") o.schedule = to_enum(kScheduleNames, str(), "schedule");
     else if (k == "sampling") o.sampling = to_enum(kSamplingNames, str(), "sampling");
     else if (k == "variance_reduction")
-      o.variance_reduction = to_enum(kVarianceReductionNames, str(), "variance-reduction");
+      o.variance_reduction = to_enum(kVarianceReductionNames, str(), "variance_reduction");
     else if (k == "rho") o.rho = dbl();
-    else if (k == "rho_kappa") o.rho_kappa_target = dbl();
+    else if (k == "rho_kappa") o.rho_kappa = dbl();
     else if (k == "rho_max") o.rho_max = dbl();
     else if (k == "rho_min") o.rho_min = dbl();
     else if (k == "step") o.step = dbl();
@@ -148,7 +147,7 @@ SolverOptions make_options(const py::dict& kw, int& threads, std::set<std::strin
     else if (k == "steps") o.steps = lng();
     else if (k == "seed") {
       const long s = lng();
-      if (s < 0) throw InputError("--seed must be >= 0");
+      if (s < 0) throw InputError("`seed` must be >= 0");
       o.seed = static_cast<std::uint64_t>(s);
     }
     else if (k == "tol") o.tol = dbl();
@@ -172,7 +171,7 @@ class ThreadCount {
   explicit ThreadCount(int threads) : before_(omp_get_max_threads()) {
     constexpr int kMaxThreads = 1024;
     if (threads < 0 || threads > kMaxThreads)
-      throw InputError("--threads must be in 0.." + std::to_string(kMaxThreads) +
+      throw InputError("`threads` must be in 0.." + std::to_string(kMaxThreads) +
                        " (0 = all cores), got " + std::to_string(threads));
     if (threads > 0) omp_set_num_threads(threads);
   }
@@ -324,28 +323,16 @@ py::dict run_to_python(const TaskRun& run) {
   // Every TracePoint column, straight from the solver (the document holds the same rows).
   const std::size_t n = r.trace.size();
   py::dict trace;
-  auto column = [&](const char* name, auto get) {
-    py::array_t<double> a(static_cast<py::ssize_t>(n));
-    for (std::size_t k = 0; k < n; ++k) a.mutable_at(k) = get(r.trace[k]);
-    trace[name] = a;
-  };
   {
     py::array_t<std::int64_t> a(static_cast<py::ssize_t>(n));
     for (std::size_t k = 0; k < n; ++k) a.mutable_at(k) = r.trace[k].step;
     trace["step"] = a;
   }
-  column("epoch", [](const TracePoint& t) { return t.epoch; });
-  column("time_s", [](const TracePoint& t) { return t.time_s; });
-  column("objective", [](const TracePoint& t) { return t.objective; });
-  column("estimate", [](const TracePoint& t) { return t.estimate; });
-  column("kappa", [](const TracePoint& t) { return t.kappa; });
-  column("rho", [](const TracePoint& t) { return t.rho; });
-  column("grad_norm", [](const TracePoint& t) { return t.grad_norm; });
-  column("gap_bound", [](const TracePoint& t) { return t.gap_bound; });
-  column("marginal_error", [](const TracePoint& t) { return t.marginal_error; });
-  column("criterion", [](const TracePoint& t) { return t.criterion; });
-  column("passes", [](const TracePoint& t) { return t.passes; });
-  column("step_size", [](const TracePoint& t) { return t.step_size; });
+  for (const TraceColumn& col : kTraceColumns) {
+    py::array_t<double> a(static_cast<py::ssize_t>(n));
+    for (std::size_t k = 0; k < n; ++k) a.mutable_at(k) = r.trace[k].*col.field;
+    trace[col.name] = a;
+  }
   d["trace"] = trace;
   d["doc"] = doc_to_python(run.doc);
   return d;
@@ -361,7 +348,7 @@ struct RunRequest {
   std::string command_line;
   std::string out;  // write the result document here (file API), "" = don't
   bool force = false;
-  std::set<std::string> given;  // the options given (command-line names), for check_applicable
+  std::set<std::string> given;  // the options given (fields), for check_applicable
 };
 
 // The command line's check (tools/solver_cli.cpp, one table): an option given that has no
@@ -420,7 +407,7 @@ py::dict solve_dro_regression(py::array x, py::array y, double lam, double l2, c
   return run(
       [&] {
         if (po.init != "zero" && po.init != "ls")
-          throw InputError("--init: unknown value '" + po.init + "' (choose zero or ls)");
+          throw InputError("`init`: unknown value '" + po.init + "' (choose zero or ls)");
         check_dro_options(kArrays, po, "DRO regression");
         validate_dataset(d, kArrays);
         return RegressionTask(std::move(d), po);
@@ -460,7 +447,7 @@ py::dict solve_ot(py::array x, py::array y, py::array b, double epsilon, py::dic
   return run(
       [&] {
         if (!(epsilon > 0.0) || !std::isfinite(epsilon))
-          throw InputError(std::string(kArrays) + ": --epsilon must be finite and > 0 (entropic OT)");
+          throw InputError(std::string(kArrays) + ": `epsilon` must be finite and > 0 (entropic OT)");
         validate_ot_instance(inst, kArrays);
         return OtTask(std::move(inst), po);
       },
@@ -483,11 +470,11 @@ py::dict solve_file(const std::string& input, const std::string& out, bool force
     if (init != def.init) req.given.insert("init");
     check_applicable(req, cli::problem_context(input), input);
   }
-  if (out.empty()) throw InputError("--out is required");
+  if (out.empty()) throw InputError("`out_h5` is required");
   if (fs::exists(out) && !force)
-    throw InputError("--out " + out + " exists; pass --force to overwrite it");
+    throw InputError("`out_h5` " + out + " exists; pass `force=True` to overwrite it");
   if (fs::exists(out) && !fs::is_regular_file(out))
-    throw InputError("--out " + out + " exists and is not a regular file; not replacing it");
+    throw InputError("`out_h5` " + out + " exists and is not a regular file; not replacing it");
   const fs::path parent = fs::path(out).parent_path();
   if (!parent.empty() && !fs::is_directory(parent))
     throw IoError(out + ": directory " + parent.string() + " does not exist");
@@ -517,7 +504,7 @@ py::dict defaults() {
   d["sampling"] = name_of(kSamplingNames, o.sampling);
   d["variance_reduction"] = name_of(kVarianceReductionNames, o.variance_reduction);
   d["rho"] = o.rho;
-  d["rho_kappa"] = o.rho_kappa_target;
+  d["rho_kappa"] = o.rho_kappa;
   d["step"] = o.step;
   d["batch"] = o.batch;
   d["atoms"] = o.atoms;

@@ -39,6 +39,7 @@ namespace lsekit {
 /// (softplus's rho) with its state, and the advice a divergence message gives. The defaults
 /// adapt nothing.
 struct FixedEstimator {
+  /// Appended to "reduce `step`" in a divergence message (options named by field, in backquotes).
   static constexpr const char* kAdvice = "";
   /// Whether the estimator's surrogate decreases with F (then an F above its start means the
   /// run went wrong); erm minimizes the mean loss, along which the DRO objective may rise.
@@ -84,7 +85,7 @@ struct BiasedSoftmax : FixedEstimator {
 struct VariationalLog : FixedEstimator {
   static constexpr bool kHasShift = true;
   static constexpr const char* kName = "variational-log";
-  static constexpr const char* kAdvice = " or use --solver softplus, whose weights are bounded by 1/rho";
+  static constexpr const char* kAdvice = " or use `solver=softplus`, whose weights are bounded by 1/rho";
   template <class S, class Q, class W>
   GroupStep weights(const S& s, const Q& q, double lambda, double alpha, W&& w) const {
     w = ((s.array() - alpha) / lambda).exp().matrix();
@@ -105,7 +106,7 @@ struct Softplus {
   static constexpr bool kFollowsF = true;
   static constexpr bool kHasShift = true;
   static constexpr const char* kName = "softplus";
-  static constexpr const char* kAdvice = " or raise --rho";
+  static constexpr const char* kAdvice = " or raise `rho`";
   double rho = 1e-3;
   bool adaptive = false;
   double log_mom1 = -num::kInf, log_mom2 = -num::kInf, mom_count = 0.0;
@@ -137,7 +138,7 @@ struct Softplus {
     // kappa_hat = mean(E_B u^2) / mean(E_B u)^2 over the block (>= 1 by Jensen).
     const double lc = std::log(mom_count);
     const double kappa_hat = std::max(1.0, std::exp((log_mom2 - lc) - 2.0 * (log_mom1 - lc)));
-    if (std::isfinite(kappa_hat)) rho = std::clamp(o.rho_kappa_target / kappa_hat, o.rho_min, o.rho_max);
+    if (std::isfinite(kappa_hat)) rho = std::clamp(o.rho_kappa / kappa_hat, o.rho_min, o.rho_max);
     log_mom1 = log_mom2 = -num::kInf;
     mom_count = 0.0;
   }
@@ -182,7 +183,7 @@ struct Softplus {
 struct SumExp : FixedEstimator {
   static constexpr bool kHasShift = false;
   static constexpr const char* kName = "sumexp";
-  static constexpr const char* kAdvice = " or use --solver softplus, whose weights are bounded by 1/rho";
+  static constexpr const char* kAdvice = " or use `solver=softplus`, whose weights are bounded by 1/rho";
   template <class S, class Q, class W>
   GroupStep weights(const S& s, const Q& q, double lambda, double /*alpha*/, W&& w) const {
     w = (s.array() / lambda).exp().matrix();

@@ -121,7 +121,7 @@ inline std::string sci(double v) {
 /// Settles the status of a run that was not stopped by a failure or an interruption, from
 /// the measure already in `r` (fill_result): converged when the criterion is <= tol, diverged
 /// when F ended non-finite or above its start f0, else budget-exhausted with the criterion
-/// and what to raise (`budget_option`) in the message.
+/// and what to raise (`budget_option`, the option's field in backquotes: "`epochs`") in the message.
 inline void finish_status(Result& r, const SolverOptions& o, double f0, const char* budget_option) {
   if (r.status == Status::Diverged || r.status == Status::Interrupted) {
     if (r.status == Status::Interrupted && r.message.empty()) r.message = "interrupted";
@@ -150,8 +150,8 @@ inline void finish_status(Result& r, const SolverOptions& o, double f0, const ch
   const std::string why = r.message.empty() ? "budget exhausted" : r.message;
   r.message = why + ": " + r.criterion_text() +
               (o.tol > 0.0 ? ", tolerance " + sci(o.tol) + ": raise " + budget_option +
-                                 " or use variance reduction (--variance-reduction svrg)"
-                           : " (--tol 0: the whole budget was run)");
+                                 " or use variance reduction (`variance_reduction=svrg`)"
+                           : " (`tol=0`: the whole budget was run)");
 }
 
 }  // namespace lsekit

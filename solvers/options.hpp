@@ -1,6 +1,12 @@
 // Solver options: the one place that owns every default of lsekit's solvers.
 // The command line binds to these fields and its --help text is generated from
 // the name tables below, so names and defaults are stated once.
+//
+// The library names options by these field names, never by command-line flags: a message
+// writes a field in backquotes, alone or with a value (`rho`, `batch=64`, `solver=full`).
+// The front ends show that as they take the option: Python as its keyword argument (the
+// same name), the command line as its flag (--rho, --batch 64, --solver full; one table,
+// tools/solver_cli.hpp cli_wording()).
 #pragma once
 
 #include <array>
@@ -48,7 +54,7 @@ inline constexpr std::array<NamedValue<SamplingKind>, 2> kSamplingNames{{
 
 inline constexpr std::array<NamedValue<VarianceReduction>, 3> kVarianceReductionNames{{
     {VarianceReduction::Auto, "auto", "svrg wherever the estimator is unbiased for a finite sum, else none"},
-    {VarianceReduction::None, "none", "plain minibatch steps with --optimizer/--schedule (paper comparisons)"},
+    {VarianceReduction::None, "none", "plain minibatch steps with `optimizer`/`schedule` (paper comparisons)"},
     {VarianceReduction::Svrg, "svrg",
      "SVRG with the shift fixed at its snapshot optimum, importance sampling and a safeguarded "
      "data-derived step (no tuning)"},
@@ -56,11 +62,11 @@ inline constexpr std::array<NamedValue<VarianceReduction>, 3> kVarianceReduction
 
 /// Options of every solver. Defaults are the documented default step rule:
 /// Adam, step 1e-2, (1 + k/k0)^(-1/2) decay with k0 = one epoch, no clipping,
-/// softplus rho adapted so that rho * kappa stays at rho_kappa_target.
+/// softplus rho adapted so that rho * kappa stays at rho_kappa.
 struct SolverOptions {
   SolverKind solver = SolverKind::Softplus;
   double rho = 0.0;                // softplus rho in (0,1); 0 = adaptive
-  double rho_kappa_target = 1e-3;  // adaptive rho: keep rho * kappa_hat at this value
+  double rho_kappa = 1e-3;         // adaptive rho: keep rho * kappa_hat at this value
   double rho_max = 1e-1;           // adaptive rho: upper bound
   double rho_min = 1e-12;          // adaptive rho: lower bound
 
@@ -79,7 +85,7 @@ struct SolverOptions {
   long atoms = 0;       // OT: atoms per source sample, drawn from b; 0 = all atoms
   SamplingKind sampling = SamplingKind::Permutation;
   double epochs = 0.0;  // budget in passes over the data; 0 = auto: 1000 with variance
-                        // reduction (it stops on --tol long before), 10 without
+                        // reduction (it stops on `tol` long before), 10 without
   long steps = 0;       // if > 0, overrides epochs
   std::uint64_t seed = 1;
 
@@ -127,7 +133,7 @@ struct SolverOptions {
 
   /// Whether this run uses variance reduction: `auto` means svrg wherever the estimator's
   /// per-sample terms are unbiased for a finite sum (DRO: every estimator but biased-softmax;
-  /// OT: every estimator with all atoms in the batch, --atoms 0).
+  /// OT: every estimator with all atoms in the batch, atoms = 0).
   bool variance_reduced(bool batch_over_groups) const {
     if (solver == SolverKind::Full || variance_reduction == VarianceReduction::None) return false;
     return batch_over_groups ? atoms == 0 : solver != SolverKind::BiasedSoftmax;
@@ -144,51 +150,51 @@ struct SolverOptions {
     return o;
   }
 
-  /// Empty when valid, else a readable reason naming the option.
+  /// Empty when valid, else a readable reason naming the option by its field name.
   std::string check(long num_items, long num_groups, bool batch_over_groups) const {
     auto bad = [](double v) { return !std::isfinite(v); };
     if (solver == SolverKind::Softplus && rho != 0.0 && !(rho > 0.0 && rho < 1.0))
-      return "--rho must be in (0, 1) (or 0 for the adaptive default), got " + std::to_string(rho);
-    if (!(rho_kappa_target > 0.0) || bad(rho_kappa_target)) return "--rho-kappa must be > 0";
-    if (!(step > 0.0) || bad(step)) return "--step must be finite and > 0";
+      return "`rho` must be in (0, 1) (or 0 for the adaptive default), got " + std::to_string(rho);
+    if (!(rho_kappa > 0.0) || bad(rho_kappa)) return "`rho_kappa` must be > 0";
+    if (!(step > 0.0) || bad(step)) return "`step` must be finite and > 0";
     if (optimizer == OptimizerKind::Lbfgs && solver != SolverKind::Full)
-      return "--optimizer lbfgs is only available with --solver full";
+      return "`optimizer=lbfgs` is only available with `solver=full`";
     if (optimizer == OptimizerKind::Sinkhorn && solver != SolverKind::Full)
-      return "--optimizer sinkhorn is only available with --solver full";
+      return "`optimizer=sinkhorn` is only available with `solver=full`";
     if (optimizer == OptimizerKind::Sinkhorn && !batch_over_groups)
-      return "--optimizer sinkhorn solves entropic OT only (an lsekit-ot instance), not this "
-             "problem; use --optimizer lbfgs";
-    if (!(momentum >= 0.0 && momentum < 1.0)) return "--momentum must be in [0, 1)";
+      return "`optimizer=sinkhorn` solves entropic OT only (an lsekit-ot instance), not this "
+             "problem; use `optimizer=lbfgs`";
+    if (!(momentum >= 0.0 && momentum < 1.0)) return "`momentum` must be in [0, 1)";
     if (!(beta1 >= 0.0 && beta1 < 1.0) || !(beta2 >= 0.0 && beta2 < 1.0))
       return "Adam betas must be in [0, 1)";
-    if (!(clip >= 0.0) || bad(clip)) return "--clip must be >= 0";
-    if (!(average_from >= 0.0 && average_from < 1.0)) return "--average-from must be in [0, 1)";
-    if (!(decay_k0 >= 0.0) || bad(decay_k0)) return "--decay-k0 must be >= 0";
+    if (!(clip >= 0.0) || bad(clip)) return "`clip` must be >= 0";
+    if (!(average_from >= 0.0 && average_from < 1.0)) return "`average_from` must be in [0, 1)";
+    if (!(decay_k0 >= 0.0) || bad(decay_k0)) return "`decay_k0` must be >= 0";
     const long pool = batch_over_groups ? num_groups : num_items;
-    if (batch < 0) return "--batch must be >= 1 (or 0 for the automatic choice)";
+    if (batch < 0) return "`batch` must be >= 1 (or 0 for the automatic choice)";
     if (variance_reduction == VarianceReduction::Svrg && solver != SolverKind::Full &&
         !variance_reduced(batch_over_groups))
       return batch_over_groups
-                 ? "--variance-reduction svrg needs every atom in the batch (--atoms 0) on entropic OT"
-                 : "--variance-reduction svrg needs an estimator unbiased for a finite sum; "
+                 ? "`variance_reduction=svrg` needs every atom in the batch (`atoms=0`) on entropic OT"
+                 : "`variance_reduction=svrg` needs an estimator unbiased for a finite sum; "
                    "biased-softmax is not (use variational-log or softplus)";
     if (batch > pool)
-      return "--batch " + std::to_string(batch) + " exceeds the " + std::to_string(pool) +
+      return "`batch=" + std::to_string(batch) + "` exceeds the " + std::to_string(pool) +
              (batch_over_groups ? " source samples" : " training samples") + " of the problem";
-    if (atoms < 0) return "--atoms must be >= 0";
-    if (steps < 0) return "--steps must be >= 0";
+    if (atoms < 0) return "`atoms` must be >= 0";
+    if (steps < 0) return "`steps` must be >= 0";
     if (steps == 0 && !(epochs >= 0.0 && std::isfinite(epochs)))
-      return "--epochs must be > 0 (or 0 for the automatic budget)";
-    if (eval_points < 2) return "--eval-points must be >= 2";
-    if (!(blowup > 0.0)) return "--blowup must be > 0";
-    if (checkpoint_every < 0) return "--checkpoint-every must be >= 0";
+      return "`epochs` must be > 0 (or 0 for the automatic budget)";
+    if (eval_points < 2) return "`eval_points` must be >= 2";
+    if (!(blowup > 0.0)) return "`blowup` must be > 0";
+    if (checkpoint_every < 0) return "`checkpoint_every` must be >= 0";
     if (checkpoint_every > 0 && solver == SolverKind::Full)
-      return "--checkpoint-every applies to the stochastic solvers, not to --solver full";
-    if (!(gtol > 0.0)) return "--gtol must be > 0";
-    if (!(tol >= 0.0) || bad(tol)) return "--tol must be finite and >= 0";
-    if (!(time_limit >= 0.0) || bad(time_limit)) return "--time-limit must be finite and >= 0";
-    if (max_iter < 1) return "--max-iter must be >= 1";
-    if (lbfgs_memory < 1) return "--lbfgs-memory must be >= 1";
+      return "`checkpoint_every` applies to the stochastic solvers, not to `solver=full`";
+    if (!(gtol > 0.0)) return "`gtol` must be > 0";
+    if (!(tol >= 0.0) || bad(tol)) return "`tol` must be finite and >= 0";
+    if (!(time_limit >= 0.0) || bad(time_limit)) return "`time_limit` must be finite and >= 0";
+    if (max_iter < 1) return "`max_iter` must be >= 1";
+    if (lbfgs_memory < 1) return "`lbfgs_memory` must be >= 1";
     return {};
   }
 };

@@ -1,12 +1,15 @@
 // What a solver run returns and how it talks to the outside: Status, TracePoint,
 // Observer (progress, history, interruption, checkpoints), SolverState (everything a
-// stochastic run needs to continue bit for bit), Result with brief_report().
+// stochastic run needs to continue bit for bit) with kStateFields (its fields by name),
+// Result with brief_report().
 // The library never prints; the command line attaches observers.
 #pragma once
 
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "core/rng.hpp"
@@ -81,11 +84,12 @@ inline constexpr TraceColumn kTraceColumns[] = {
     {"kappa", &TracePoint::kappa},         {"rho", &TracePoint::rho},
     {"step_size", &TracePoint::step_size}};
 
-/// The complete state of a stochastic run between two steps (run_stochastic): restoring
-/// it and running on gives bitwise the same iterates, shifts, trace and result as a run
-/// that was never stopped (the RNG stream, the epoch permutations and their cursors,
-/// the step-rule moments, the adaptive-rho block moments and the running estimate all
-/// included). Only the wall-clock times differ.
+/// The complete state of a stochastic run between two steps (run_stochastic keeps its loop
+/// state in one of these): restoring it and running on gives bitwise the same iterates,
+/// shifts, trace and result as a run that was never stopped (the RNG stream, the epoch
+/// permutations and their cursors, the step-rule moments, the adaptive-rho block moments and
+/// the running estimate all included). Only the wall-clock times differ. kStateFields below
+/// lists every field by name.
 struct SolverState {
   long step = 0;            // steps taken
   long total_steps = 0;     // of the whole run (a consistency check on resume)
@@ -98,14 +102,84 @@ struct SolverState {
   double passes = 0.0, eval_passes = 0.0, eval_time_s = 0.0;  // work accounting
   double f_best = 0.0;      // lowest exact F seen at a trace row (its iterate: theta_best)
   long up_rows = 0;         // consecutive trace rows whose F rose (upward drift)
+  long group_cursor = 0, item_cursor = 0;    // positions in the epoch permutations
   Vec theta, theta_prev, theta_avg, theta_good, theta_best, m1, m2;
-  Vec alpha, alpha_m, alpha_v, alpha_t;  // shifts and their step-rule state (if any)
-  std::vector<char> alpha_init;         // shift initialized from a first minibatch
-  Rng::State rng;
+  Vec alpha, alpha_m, alpha_v, alpha_t;      // shifts and their step-rule state (if any)
+  std::vector<char> alpha_init;              // shift initialized from a first minibatch
   std::vector<Index> group_perm, item_perm;  // epoch permutations (empty: not used)
-  Index group_cursor = 0, item_cursor = 0;
+  Rng rng;                                   // the run's random stream
   std::vector<TracePoint> trace;             // the rows recorded so far
 };
+
+/// What the length of a SolverState field must be for the run that resumes it.
+enum class StateExtent {
+  One,          // a scalar
+  Dim,          // the parameter dimension
+  Shifts,       // one per group with a shift solver; empty otherwise
+  Permutation,  // a sampler's epoch permutation (checked by the sampler, values included)
+  Rows,         // one per trace row recorded (at least one)
+  Stream,       // the random stream
+};
+/// A member of SolverState, by type.
+using StateMember =
+    std::variant<long SolverState::*, double SolverState::*, Vec SolverState::*,
+                 std::vector<char> SolverState::*, std::vector<Index> SolverState::*,
+                 Rng SolverState::*, std::vector<TracePoint> SolverState::*>;
+struct StateField {
+  const char* name;
+  StateMember member;
+  StateExtent extent;
+};
+/// Every field of SolverState by name: the one list that checkpoint files write and read
+/// (data/checkpoint.cpp) and that run_stochastic checks a resumed state's lengths against.
+inline constexpr StateField kStateFields[] = {
+    {"step", &SolverState::step, StateExtent::One},
+    {"total_steps", &SolverState::total_steps, StateExtent::One},
+    {"next_eval_row", &SolverState::next_eval_row, StateExtent::One},
+    {"est_count", &SolverState::est_count, StateExtent::One},
+    {"est_sum", &SolverState::est_sum, StateExtent::One},
+    {"solver_time", &SolverState::solver_time, StateExtent::One},
+    {"rho", &SolverState::rho, StateExtent::One},
+    {"log_mom1", &SolverState::log_mom1, StateExtent::One},
+    {"log_mom2", &SolverState::log_mom2, StateExtent::One},
+    {"mom_count", &SolverState::mom_count, StateExtent::One},
+    {"passes", &SolverState::passes, StateExtent::One},
+    {"eval_passes", &SolverState::eval_passes, StateExtent::One},
+    {"eval_time_s", &SolverState::eval_time_s, StateExtent::One},
+    {"f_best", &SolverState::f_best, StateExtent::One},
+    {"up_rows", &SolverState::up_rows, StateExtent::One},
+    {"group_cursor", &SolverState::group_cursor, StateExtent::One},
+    {"item_cursor", &SolverState::item_cursor, StateExtent::One},
+    {"theta", &SolverState::theta, StateExtent::Dim},
+    {"theta_prev", &SolverState::theta_prev, StateExtent::Dim},
+    {"theta_avg", &SolverState::theta_avg, StateExtent::Dim},
+    {"theta_good", &SolverState::theta_good, StateExtent::Dim},
+    {"theta_best", &SolverState::theta_best, StateExtent::Dim},
+    {"m1", &SolverState::m1, StateExtent::Dim},
+    {"m2", &SolverState::m2, StateExtent::Dim},
+    {"alpha", &SolverState::alpha, StateExtent::Shifts},
+    {"alpha_m", &SolverState::alpha_m, StateExtent::Shifts},
+    {"alpha_v", &SolverState::alpha_v, StateExtent::Shifts},
+    {"alpha_t", &SolverState::alpha_t, StateExtent::Shifts},
+    {"alpha_init", &SolverState::alpha_init, StateExtent::Shifts},
+    {"group_perm", &SolverState::group_perm, StateExtent::Permutation},
+    {"item_perm", &SolverState::item_perm, StateExtent::Permutation},
+    {"rng", &SolverState::rng, StateExtent::Stream},
+    {"trace", &SolverState::trace, StateExtent::Rows},
+};
+
+/// The length of field `f` in `st`: its size for vectors, 1 for a scalar or the stream.
+inline long state_field_length(const SolverState& st, const StateField& f) {
+  return std::visit(
+      [&](auto m) -> long {
+        using T = std::remove_cvref_t<decltype(st.*m)>;
+        if constexpr (std::is_same_v<T, long> || std::is_same_v<T, double> || std::is_same_v<T, Rng>)
+          return 1;
+        else
+          return static_cast<long>((st.*m).size());
+      },
+      f.member);
+}
 
 enum class Action { Continue, Terminate };
 

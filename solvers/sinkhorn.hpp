@@ -203,7 +203,7 @@ Result run_sinkhorn(const P& problem, const SolverOptions& o, Observer* observer
     const bool stop_obs = observer && observer->on_trace(tp, g, 0) != Action::Continue;
     if (o.tol > 0.0 ? crit <= o.tol : err <= o.gtol) {
       converged = true;
-      if (o.tol == 0.0) res.message = "marginal error " + fmt_err(err) + " <= gtol (--tol 0)";
+      if (o.tol == 0.0) res.message = "marginal error " + fmt_err(err) + " <= gtol (`tol=0`)";
       break;
     }
     if (o.time_limit > 0.0 && solver_time >= o.time_limit) {
@@ -216,7 +216,7 @@ Result run_sinkhorn(const P& problem, const SolverOptions& o, Observer* observer
       break;
     }
     if (it >= o.max_iter) {
-      res.message = "reached --max-iter";
+      res.message = "reached `max_iter`";
       break;
     }
     g = -h;
@@ -239,7 +239,7 @@ Result run_sinkhorn(const P& problem, const SolverOptions& o, Observer* observer
     res.status = Status::Converged;
     return res;
   }
-  finish_status(res, o, f0, "--max-iter");
+  finish_status(res, o, f0, "`max_iter`");
   return res;
 }
 

@@ -122,11 +122,11 @@ Result run_full(const P& problem, const SolverOptions& o, Observer* observer = n
     res.epochs = static_cast<double>(rep.evaluations);
     switch (rep.status) {
       case LbfgsStatus::Converged:
-        if (o.tol == 0.0) converged = true;  // --tol 0: |grad F| <= gtol is the criterion
+        if (o.tol == 0.0) converged = true;  // tol = 0: |grad F| <= gtol is the criterion
         break;
       case LbfgsStatus::MaxIter:
         if (interrupted) res.status = Status::Interrupted;
-        else if (res.message.empty() && !converged) res.message = "reached --max-iter";
+        else if (res.message.empty() && !converged) res.message = "reached `max_iter`";
         break;
       case LbfgsStatus::LineSearchFailed:
         res.message = "line search made no progress at |grad F| = " + fmt_g(rep.grad_norm) +
@@ -160,7 +160,7 @@ Result run_full(const P& problem, const SolverOptions& o, Observer* observer = n
         res.status = Status::Diverged;
         res.fail_step = step;
         res.message = "non-finite objective or gradient at step " + std::to_string(step) +
-                      "; kept the last finite iterate; reduce --step";
+                      "; kept the last finite iterate; reduce `step`";
         break;
       }
       assess(step + 1, theta, f, grad.norm());
@@ -195,10 +195,10 @@ Result run_full(const P& problem, const SolverOptions& o, Observer* observer = n
   if (converged && res.status != Status::Diverged && res.status != Status::Interrupted &&
       o.tol == 0.0) {
     res.status = Status::Converged;
-    res.message = "|grad F| = " + fmt_g(res.grad_norm) + " <= gtol (--tol 0)";
+    res.message = "|grad F| = " + fmt_g(res.grad_norm) + " <= gtol (`tol=0`)";
     return res;
   }
-  finish_status(res, o, f0, o.optimizer == OptimizerKind::Lbfgs ? "--max-iter" : "--epochs");
+  finish_status(res, o, f0, o.optimizer == OptimizerKind::Lbfgs ? "`max_iter`" : "`epochs`");
   return res;
 }
 
@@ -209,7 +209,7 @@ Result solve(const P& problem, const SolverOptions& options, Observer* observer 
   if (o.variance_reduced(P::kBatchOverGroups)) {
     if (resume || o.checkpoint_every > 0)
       throw InputError("checkpoints of variance-reduced runs are not supported yet; "
-                       "use --variance-reduction none for a checkpointed run");
+                       "use `variance_reduction=none` for a checkpointed run");
     switch (o.solver) {
       case SolverKind::BiasedSoftmax: return run_svrg(problem, BiasedSoftmax{}, o, observer, theta0);
       case SolverKind::VariationalLog: return run_svrg(problem, VariationalLog{}, o, observer, theta0);
@@ -226,10 +226,10 @@ Result solve(const P& problem, const SolverOptions& options, Observer* observer 
     case SolverKind::SumExp: return run_stochastic(problem, SumExp{}, o, observer, theta0, resume);
     case SolverKind::Erm: return run_stochastic(problem, Erm{}, o, observer, theta0, resume);
     case SolverKind::Full:
-      if (resume) throw InputError("--resume continues stochastic runs, not --solver full");
+      if (resume) throw InputError("`resume` continues stochastic runs, not `solver=full`");
       if (o.optimizer == OptimizerKind::Sinkhorn) {
         if constexpr (SemiDualProblem<P>) return run_sinkhorn(problem, o, observer, theta0);
-        else throw InputError("--optimizer sinkhorn solves entropic OT only, not this problem");
+        else throw InputError("`optimizer=sinkhorn` solves entropic OT only, not this problem");
       }
       return run_full(problem, o, observer, theta0);
   }

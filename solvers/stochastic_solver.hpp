@@ -24,10 +24,12 @@
 // excluded) at eval_points rows. The step loop allocates nothing: every buffer
 // is sized in setup (tested with EIGEN_RUNTIME_NO_MALLOC).
 //
-// Checkpoints: with checkpoint_every = N > 0 the observer receives the whole
-// SolverState every N steps and when the run is interrupted (outside the timed,
-// allocation-free region); passing it back as `resume` continues the run so that
-// it ends bitwise identical to an uninterrupted one.
+// Checkpoints: the loop keeps its state (iterates, moments, shifts, RNG, epoch permutations,
+// counters, trace) in one SolverState. With checkpoint_every = N > 0 the observer receives
+// it every N steps and when the run is interrupted (outside the timed, allocation-free
+// region); passing it back as `resume` (checked against the run field by field through
+// kStateFields, then assigned) continues the run so that it ends bitwise identical to an
+// uninterrupted one.
 #pragma once
 
 #include <chrono>
@@ -60,18 +62,23 @@ namespace detail {
 
 /// Draws indices from [0, n): epoch permutations (wrapping across epochs, so
 /// every index is seen once per n draws) or i.i.d. uniform / from an alias table.
+/// The permutation in use and the position in it live in `perm` and `cursor` (the run's
+/// SolverState), so that a checkpoint holds them.
 class IndexSampler {
  public:
-  IndexSampler(Index n, SamplingKind kind, const Vec* prob) : n_(n), kind_(kind) {
+  IndexSampler(Index n, SamplingKind kind, const Vec* prob, std::vector<Index>& perm, long& cursor)
+      : n_(n), kind_(kind), perm_(&perm), cursor_(&cursor) {
     if (prob) {
       alias_ = AliasTable(*prob);
       kind_ = SamplingKind::Replacement;
       use_alias_ = true;
     }
+    perm.clear();
+    cursor = 0;
     if (kind_ == SamplingKind::Permutation) {
-      perm_.resize(n);
-      std::iota(perm_.begin(), perm_.end(), Index{0});
-      cursor_ = n;  // shuffle on first draw
+      perm.resize(n);
+      std::iota(perm.begin(), perm.end(), Index{0});
+      cursor = n;  // shuffle on first draw
     }
   }
   void draw(Rng& rng, Index* out, Index count) {
@@ -80,26 +87,22 @@ class IndexSampler {
         out[i] = use_alias_ ? alias_.sample(rng) : static_cast<Index>(rng.below(n_));
       return;
     }
+    std::vector<Index>& perm = *perm_;
+    long& cursor = *cursor_;
     for (Index i = 0; i < count; ++i) {
-      if (cursor_ == n_) {
-        rng.shuffle(perm_.data(), n_);
-        cursor_ = 0;
+      if (cursor == n_) {
+        rng.shuffle(perm.data(), n_);
+        cursor = 0;
       }
-      out[i] = perm_[cursor_++];
+      out[i] = perm[cursor++];
     }
   }
-  // Checkpoints: the permutation in use and the position in it.
-  void save(std::vector<Index>& perm, Index& cursor) const {
-    perm = perm_;
-    cursor = cursor_;
-  }
-  bool restore(const std::vector<Index>& perm, Index cursor) {
-    if (perm.size() != perm_.size() || cursor < 0 || cursor > static_cast<Index>(perm.size()))
-      return false;
+  /// Whether `perm` and `cursor` (a checkpoint's) can be this sampler's state.
+  bool fits(const std::vector<Index>& perm, long cursor) const {
+    const size_t want = kind_ == SamplingKind::Permutation ? static_cast<size_t>(n_) : 0;
+    if (perm.size() != want || cursor < 0 || cursor > static_cast<long>(perm.size())) return false;
     for (Index v : perm)
       if (v < 0 || v >= n_) return false;
-    perm_ = perm;
-    cursor_ = cursor;
     return true;
   }
 
@@ -108,8 +111,8 @@ class IndexSampler {
   SamplingKind kind_;
   bool use_alias_ = false;
   AliasTable alias_;
-  std::vector<Index> perm_;
-  Index cursor_ = 0;
+  std::vector<Index>* perm_;
+  long* cursor_;
 };
 
 
@@ -144,9 +147,14 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
   long avg_start = o.average ? static_cast<long>(o.average_from * static_cast<double>(total_steps)) : total_steps + 1;
 
   // ---- setup: every buffer the loop touches --------------------------------
-  Rng rng(o.seed);
-  detail::IndexSampler group_sampler(k_groups, o.sampling, nullptr);
-  detail::IndexSampler item_sampler(m_items, o.sampling, nu);
+  // The loop's state lives in `st` (the names below are its fields): a checkpoint hands `st`
+  // over, a resume assigns it.
+  SolverState st;
+  st.total_steps = total_steps;
+  Rng& rng = st.rng;
+  rng = Rng(o.seed);
+  detail::IndexSampler group_sampler(k_groups, o.sampling, nullptr, st.group_perm, st.group_cursor);
+  detail::IndexSampler item_sampler(m_items, o.sampling, nu, st.item_perm, st.item_cursor);
   std::vector<Index> group_idx(gb), item_idx(mb);
   auto ws = problem.make_workspace(gb, mb);
   Mat s(mb, gb), w(mb, gb);
@@ -154,11 +162,18 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
   if (all_items && nu) q = *nu;
   else q.setConstant(1.0 / static_cast<double>(mb));
   const Vec logq = q.array().log();
-  Vec theta = theta0 ? *theta0 : problem.initial_point();
-  Vec theta_prev = theta, grad(d), m1 = Vec::Zero(d), m2 = Vec::Zero(d), theta_avg = theta;
-  Vec eval_grad(d);
-  Vec alpha, alpha_m, alpha_v, alpha_t;
-  std::vector<char> alpha_init;
+  Vec &theta = st.theta, &theta_prev = st.theta_prev, &theta_avg = st.theta_avg;
+  Vec &theta_good = st.theta_good, &theta_best = st.theta_best, &m1 = st.m1, &m2 = st.m2;
+  theta = theta0 ? *theta0 : problem.initial_point();
+  theta_prev = theta;
+  m1 = Vec::Zero(d);
+  m2 = Vec::Zero(d);
+  theta_avg = theta;
+  theta_good = theta;
+  theta_best = theta;
+  Vec grad(d), eval_grad(d);
+  Vec &alpha = st.alpha, &alpha_m = st.alpha_m, &alpha_v = st.alpha_v, &alpha_t = st.alpha_t;
+  std::vector<char>& alpha_init = st.alpha_init;
   Vec dalpha(gb), a_buf(gb), am_buf(gb), av_buf(gb), a_prev(gb);
   if constexpr (kShift) {
     alpha = Vec::Zero(k_groups);
@@ -179,16 +194,19 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
   Result res;
   res.solver = Est::kName;
   res.tol = o.tol;
-  double solver_time = 0.0, est_sum = 0.0;
+  double &solver_time = st.solver_time, &est_sum = st.est_sum;
   // Work: per-sample gradient evaluations / n. A trace row's exact pass is a stopping check
   // (counted in passes and time) when tol > 0, a diagnostic (eval_passes) when tol = 0.
-  double passes = 0.0, eval_passes = 0.0, eval_time = 0.0;
+  double &passes = st.passes, &eval_passes = st.eval_passes, &eval_time = st.eval_time_s;
   const double per_step_passes =
       per_step_epochs * (over_groups && !all_items ? static_cast<double>(mb) / static_cast<double>(m_items) : 1.0);
-  double f_best = num::kInf;
-  long up_rows = 0;
+  double& f_best = st.f_best;
+  f_best = num::kInf;
+  long& up_rows = st.up_rows;
   Measure last;
-  long est_count = 0, next_eval_row = 0;
+  long &est_count = st.est_count, &next_eval_row = st.next_eval_row;
+  next_eval_row = 0;
+  std::vector<TracePoint>& trace = st.trace;  // moved into the result at the end
   // Trace rows at evenly spaced steps; never more rows than steps + 1, so that every row
   // after the first lies at a step > 0 (and the blow-up check runs).
   const long eval_points = std::min<long>(o.eval_points, total_steps + 1);
@@ -218,96 +236,51 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
     tp.rho = est.param();
     est_sum = 0.0;
     est_count = 0;
-    res.trace.push_back(tp);
+    trace.push_back(tp);
     return !observer || observer->on_trace(tp, out, total_steps) == Action::Continue;
   };
 
   auto fail = [&](long step, const char* what) {
     res.status = Status::Diverged;
     res.fail_step = step;
-    std::string advice = "reduce --step (now " + std::to_string(o.step) + ")";
+    std::string advice = "reduce `step` (now " + std::to_string(o.step) + ")";
     advice += Est::kAdvice;
     res.message = std::string(what) + " at step " + std::to_string(step) +
                   " (epoch " + std::to_string(static_cast<double>(step) * per_step_epochs) +
                   "); kept the last finite iterate; " + advice;
   };
 
-  Vec theta_good = theta, theta_best = theta;
-  long step_good = -1, step = 0;
-  // The state between steps, handed to the observer (checkpoint) or taken from `resume`.
+  long step_good = -1;
+  long& step = st.step;
+  // A checkpoint: the state between two steps, with the estimator's own part.
   auto save_state = [&]() {
-    SolverState st;
-    st.step = step;
-    st.total_steps = total_steps;
-    st.next_eval_row = next_eval_row;
-    st.est_count = est_count;
-    st.est_sum = est_sum;
-    st.solver_time = solver_time;
     est.save(st);
-    st.theta = theta;
-    st.theta_prev = theta_prev;
-    st.theta_avg = theta_avg;
-    st.theta_good = theta_good;
-    st.theta_best = theta_best;
-    st.passes = passes;
-    st.eval_passes = eval_passes;
-    st.eval_time_s = eval_time;
-    st.f_best = f_best;
-    st.up_rows = up_rows;
-    st.m1 = m1;
-    st.m2 = m2;
-    st.alpha = alpha;
-    st.alpha_m = alpha_m;
-    st.alpha_v = alpha_v;
-    st.alpha_t = alpha_t;
-    st.alpha_init = alpha_init;
-    st.rng = rng.state();
-    group_sampler.save(st.group_perm, st.group_cursor);
-    item_sampler.save(st.item_perm, st.item_cursor);
-    st.trace = res.trace;
     observer->on_checkpoint(st);
   };
-  auto restore_state = [&](const SolverState& st) {
+  // A resume: the state is checked against this run (every field's length by kStateFields,
+  // the permutations by their samplers), then assigned.
+  auto restore_state = [&](const SolverState& from) {
     auto bad = [](const std::string& why) {
       throw InputError("the checkpoint does not belong to this run: " + why);
     };
-    if (st.total_steps != total_steps) bad("it was written for a run of " + std::to_string(st.total_steps) + " steps, this one has " + std::to_string(total_steps));
-    if (st.step < 0 || st.step > total_steps || st.trace.empty() || st.next_eval_row < 1)
+    if (from.total_steps != total_steps) bad("it was written for a run of " + std::to_string(from.total_steps) + " steps, this one has " + std::to_string(total_steps));
+    if (from.step < 0 || from.step > total_steps || from.trace.empty() || from.next_eval_row < 1)
       bad("its step counters are inconsistent");
-    const Index ks = kShift ? k_groups : 0;
-    for (const Vec* v : {&st.theta, &st.theta_prev, &st.theta_avg, &st.theta_good, &st.theta_best, &st.m1, &st.m2})
-      if (v->size() != d) bad("the parameter dimension differs");
-    for (const Vec* v : {&st.alpha, &st.alpha_m, &st.alpha_v, &st.alpha_t})
-      if (v->size() != ks) bad("the number of shifts differs");
-    if (static_cast<Index>(st.alpha_init.size()) != ks) bad("the number of shifts differs");
-    if (!group_sampler.restore(st.group_perm, st.group_cursor) ||
-        !item_sampler.restore(st.item_perm, st.item_cursor))
+    const long shifts = kShift ? k_groups : 0;
+    for (const StateField& f : kStateFields) {
+      const long n = state_field_length(from, f);
+      if (f.extent == StateExtent::Dim && n != d)
+        bad("the parameter dimension differs (" + std::string(f.name) + " has " + std::to_string(n) +
+            " values, this run " + std::to_string(d) + ")");
+      if (f.extent == StateExtent::Shifts && n != shifts)
+        bad("the number of shifts differs (" + std::string(f.name) + " has " + std::to_string(n) +
+            ", this run " + std::to_string(shifts) + ")");
+    }
+    if (!group_sampler.fits(from.group_perm, from.group_cursor) ||
+        !item_sampler.fits(from.item_perm, from.item_cursor))
       bad("its sampling permutations do not fit the data");
-    step = st.step;
-    next_eval_row = st.next_eval_row;
-    est_count = st.est_count;
-    est_sum = st.est_sum;
-    solver_time = st.solver_time;
+    st = from;
     est.restore(st);
-    theta = st.theta;
-    theta_prev = st.theta_prev;
-    theta_avg = st.theta_avg;
-    theta_good = st.theta_good;
-    theta_best = st.theta_best;
-    passes = st.passes;
-    eval_passes = st.eval_passes;
-    eval_time = st.eval_time_s;
-    f_best = st.f_best;
-    up_rows = st.up_rows;
-    m1 = st.m1;
-    m2 = st.m2;
-    alpha = st.alpha;
-    alpha_m = st.alpha_m;
-    alpha_v = st.alpha_v;
-    alpha_t = st.alpha_t;
-    alpha_init = st.alpha_init;
-    rng.set_state(st.rng);
-    res.trace = st.trace;
   };
   const bool checkpoints = observer && o.checkpoint_every > 0;
   bool stop = false;
@@ -317,7 +290,7 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
     stop = !record(0);
     if (stop) res.status = Status::Interrupted;
     next_eval_row = 1;
-    f_best = res.trace.front().objective;
+    f_best = trace.front().objective;
     if (!stop && o.tol > 0.0 && last.criterion <= o.tol) {
       res.status = Status::Converged;
       stop = true;
@@ -441,9 +414,9 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
       }
       // Divergence: F is non-finite, rose above its starting value, or drifted upward over
       // kDriftRows consecutive rows by more than 1 % of its scale. Return the best row's iterate.
-      const size_t nrow = res.trace.size();
-      const double f_row = res.trace.back().objective, f0 = res.trace.front().objective;
-      up_rows = (nrow >= 2 && f_row > res.trace[nrow - 2].objective) ? up_rows + 1 : 0;
+      const size_t nrow = trace.size();
+      const double f_row = trace.back().objective, f0 = trace.front().objective;
+      up_rows = (nrow >= 2 && f_row > trace[nrow - 2].objective) ? up_rows + 1 : 0;
       const char* why = nullptr;
       if (!std::isfinite(f_row)) why = "non-finite exact objective";
       // Above the start: at once when by 10 % of its scale, at the end of the budget by any
@@ -452,13 +425,13 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
                                   (step >= total_steps && f_row > f0 + 1e-12 * (1.0 + std::abs(f0)))))
         why = "exact objective above its starting value";
       else if (Est::kFollowsF && up_rows >= kDriftRows &&
-               f_row - res.trace[nrow - 1 - kDriftRows].objective > 1e-2 * (1.0 + std::abs(f_row)))
+               f_row - trace[nrow - 1 - kDriftRows].objective > 1e-2 * (1.0 + std::abs(f_row)))
         why = "exact objective drifting upward";
       if (why) {
         theta = theta_best;
         step_good = step;
         fail(step, why);
-        res.trace.pop_back();
+        trace.pop_back();
         break;
       }
       theta_good = step > avg_start ? theta_avg : theta;
@@ -495,11 +468,11 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
     eval_passes += 1.0;
     if (!std::isfinite(f_last) || f_last > f_best) {
       theta = theta_best;
-      step_good = res.trace.back().step;
+      step_good = trace.back().step;
     }
   }
   if (step_good >= 0) avg_start = total_steps + 1;  // theta holds the healthy iterate itself
-  if (res.status == Status::Diverged || res.trace.back().step != step) {
+  if (res.status == Status::Diverged || trace.back().step != step) {
     solver_time += std::chrono::duration<double>(Clock::now() - t_start).count();
     record(step);
   }
@@ -511,9 +484,10 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
   res.eval_passes = eval_passes;
   res.eval_time_s = eval_time;
   res.theta = step > avg_start ? theta_avg : theta;
+  res.trace = std::move(trace);
   fill_result(res, last);
   res.estimate = res.trace.back().estimate;
-  finish_status(res, o, Est::kFollowsF ? res.trace.front().objective : num::kInf, "--epochs");
+  finish_status(res, o, Est::kFollowsF ? res.trace.front().objective : num::kInf, "`epochs`");
   if constexpr (kShift) res.alpha = alpha;
   res.rho = est.param();
   return res;

@@ -375,7 +375,7 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
   res.estimate = cur.objective;
   if constexpr (kShift) res.alpha = alpha;
   if constexpr (kSoftplus) res.rho = est.rho;
-  finish_status(res, o, f0, "--epochs (passes)");
+  finish_status(res, o, f0, "`epochs` (passes)");
   if (rejected > 0)
     res.message += "; " + std::to_string(rejected) + " of " + std::to_string(epochs_done) +
                    " epochs rejected by the safeguard (step halved)";

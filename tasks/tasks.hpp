@@ -14,7 +14,7 @@ namespace lsekit {
 
 using AnyTask = std::variant<RegressionTask, OtTask, ClassificationTask>;
 
-/// Throws InputError "<path>: --lambda must be ... (<pname>)" for an invalid lambda or l2.
+/// Throws InputError "<path>: `lambda` must be ... (<pname>)" for an invalid lambda or l2.
 void check_dro_options(const std::string& path, const ProblemOptions& po, const char* pname);
 
 /// Reads `path` and builds its task. Throws InputError/IoError naming the file.

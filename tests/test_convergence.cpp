@@ -218,7 +218,7 @@ TEST_CASE("status: budget-exhausted states the criterion and what to raise", "[s
   INFO(r.message);
   CHECK(r.status == Status::BudgetExhausted);
   CHECK_THAT(r.message, Contains("relative gap <="));
-  CHECK_THAT(r.message, Contains("--epochs"));
+  CHECK_THAT(r.message, Contains("`epochs`"));
   CHECK(std::isfinite(r.criterion));
   CHECK(r.criterion > 1e-12);
 }
@@ -379,7 +379,7 @@ TEST_CASE("variance reduction resolves: auto is svrg where unbiased, an impossib
   o.atoms = 8;
   CHECK_FALSE(o.variance_reduced(true));
   o.variance_reduction = VarianceReduction::Svrg;
-  CHECK_THAT(o.check(100, 50, true), Contains("--atoms 0"));
+  CHECK_THAT(o.check(100, 50, true), Contains("`atoms=0`"));
   o.atoms = 0;
   CHECK_THAT(o.check(100, 1, false), Contains("biased-softmax"));
 }

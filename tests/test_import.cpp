@@ -296,7 +296,7 @@ TEST_CASE("class imbalance, training subset and scaling", "[import][idx]") {
   CHECK(sub.train.x.rows() == 30);
   o.n_train = 101;  // 2 * 5 + 20 * 4 + 10 = 100 images are left after --keep
   CHECK_THAT(input_error([&] { import_fashion_mnist(o); }),
-             Contains("--n-train 101") && Contains("100 training images"));
+             Contains("`n_train=101`") && Contains("100 training images"));
 
   FashionMnistOptions s = options_for(t);
   s.scale = PixelScaling::Standardize;
@@ -418,7 +418,7 @@ TEST_CASE("invalid IDX input is an InputError naming the file", "[import][idx][e
   SECTION("options out of range") {
     FashionMnistOptions b = o;
     b.noise = 1.5;
-    CHECK_THAT(input_error([&] { import_fashion_mnist(b); }), Contains("--noise"));
+    CHECK_THAT(input_error([&] { import_fashion_mnist(b); }), Contains("`noise`"));
     b = o;
     b.keep = {1, 1, 1, 1, 1, 1, 1, 1, 1, 2};
     CHECK_THAT(input_error([&] { import_fashion_mnist(b); }), Contains("outside [0, 1]"));
@@ -532,7 +532,7 @@ TEST_CASE("CSV import: header detection, label column, classification and regres
   n.labels = LabelMode::Remap;
   n.num_classes = 4;
   CHECK_THAT(input_error([&] { import_csv(num, n); }),
-             Contains("3 distinct labels") && Contains("--num-classes is 4"));
+             Contains("3 distinct labels") && Contains("`num_classes` is 4"));
   // Remapped numeric labels sort numerically: 10 after 9.
   const std::string odd = t.file("odd.csv");
   {
@@ -594,7 +594,7 @@ TEST_CASE("CSV import: invalid input is an InputError naming file, line and colu
   CHECK_THAT(input_error([&] { import_csv(p, o); }), Contains("at least 2"));
   p = write("a,b,c\n1,2,1\n");
   CHECK_THAT(input_error([&] { import_csv(p, o); }),
-             Contains("--label y: no such column") && Contains("columns: a, b, c"));
+             Contains("`label` y: no such column") && Contains("columns: a, b, c"));
   p = write("a,b,y\n1,2,1\n");
   CsvOptions idx = o;
   idx.label = "3";
@@ -604,7 +604,7 @@ TEST_CASE("CSV import: invalid input is an InputError naming file, line and colu
   p = write("a,b,y\n1,2,0\n2,3,1\n");
   CsvOptions tf = o;
   tf.test_fraction = 0.1;  // rounds to 0 test rows of 2
-  CHECK_THAT(input_error([&] { import_csv(p, tf); }), Contains("--test-fraction"));
+  CHECK_THAT(input_error([&] { import_csv(p, tf); }), Contains("`test_fraction"));
   p = write("\n\n");
   CHECK_THAT(input_error([&] { import_csv(p, o); }), Contains("no rows"));
   CHECK_THROWS_AS(import_csv(t.file("missing.csv"), o), IoError);
@@ -699,8 +699,8 @@ TEST_CASE("CSV import: task inferred or asked for, pandas index dropped, labels 
     o.label = "age";
     const std::string p = write("many.csv", many);
     const std::string msg = input_error([&] { import_csv(p, o); });
-    CHECK_THAT(msg, Contains(p) && Contains("cannot infer --task") &&
-                        Contains("--task regression") && Contains("12 distinct integer values"));
+    CHECK_THAT(msg, Contains(p) && Contains("cannot infer `task`") &&
+                        Contains("`task=regression`") && Contains("12 distinct integer values"));
     CHECK_THAT(msg, !Contains("remap"));
     o.task = Task::Regression;
     CHECK(import_csv(p, o).data.train.y(11) == 31.0);
@@ -711,18 +711,18 @@ TEST_CASE("CSV import: task inferred or asked for, pandas index dropped, labels 
     const std::string p = write("real.csv", real);
     std::string msg = input_error([&] { import_csv(p, o); });
     CHECK_THAT(msg, Contains("'100.250000' is not an integer class label") &&
-                        Contains("--task regression"));
+                        Contains("`task=regression`"));
     CHECK_THAT(msg, !Contains("remap"));
     o.labels = LabelMode::Remap;  // 12 distinct reals in 12 rows: not classes
     msg = input_error([&] { import_csv(p, o); });
-    CHECK_THAT(msg, Contains("12 distinct real numbers") && Contains("--task regression"));
+    CHECK_THAT(msg, Contains("12 distinct real numbers") && Contains("`task=regression`"));
   }
   SECTION("labels 1..K: refused with the remap hint, never an empty class 0") {
     o.label = "y";
     const std::string p = write("one.csv", one_based);
     CHECK_THAT(
         input_error([&] { import_csv(p, o); }),
-        Contains(p) && Contains("label 0 of 0..3 never occurs") && Contains("--labels remap"));
+        Contains(p) && Contains("label 0 of 0..3 never occurs") && Contains("`labels=remap`"));
     o.labels = LabelMode::Remap;
     const CsvImport r = import_csv(p, o);
     CHECK(r.data.num_classes == 3);

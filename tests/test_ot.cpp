@@ -309,7 +309,7 @@ TEST_CASE("optimizer sinkhorn is rejected for non-OT problems and other solvers"
   CHECK(o.check(100, 1, false).find("entropic OT") != std::string::npos);
   CHECK(o.check(100, 1000, true).empty());
   o.solver = SolverKind::Softplus;
-  CHECK(o.check(100, 1000, true).find("--solver full") != std::string::npos);
+  CHECK(o.check(100, 1000, true).find("`solver=full`") != std::string::npos);
   const DroRegression dro = test::make_regression(50, 2, 1);
   SolverOptions f = SolverOptions::reference();
   f.optimizer = OptimizerKind::Sinkhorn;
@@ -443,7 +443,7 @@ TEST_CASE("epsilon = 1e-3: no overflow or NaN, variational-log and sumexp stop c
     const Result r = solve(p, o);
     INFO(r.brief_report() << ": " << r.message);
     CHECK(r.status == Status::Diverged);
-    CHECK(contains(r.message, "--step"));
+    CHECK(contains(r.message, "`step`"));
     CHECK(contains(r.message, "softplus"));
     CHECK(r.theta.allFinite());
     CHECK(std::isfinite(ev.value(r.theta)));

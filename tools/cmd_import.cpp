@@ -18,7 +18,7 @@ namespace {
 template <class E, std::size_t N>
 std::string choices(const std::array<NamedValue<E>, N>& t) {
   std::string s;
-  for (const auto& nv : t) s += std::string("\n  ") + nv.name + ": " + nv.help;
+  for (const auto& nv : t) s += std::string("\n  ") + nv.name + ": " + cli_wording(nv.help);
   return s;
 }
 
@@ -186,7 +186,7 @@ int import_csv_cmd(int argc, const char* const* argv) {
   check_output(out, force);
   const CsvImport imp = import_csv(input, o);
   for (const auto& m : imp.messages)
-    std::fprintf(stderr, "lsekit import csv: %s: %s\n", input.c_str(), m.c_str());
+    std::fprintf(stderr, "lsekit import csv: %s: %s\n", input.c_str(), cli_wording(m).c_str());
   write_dataset(out, imp.data);
   print_summary(out, input.c_str(), imp.data);
   std::printf("  label column: %s%s\n", imp.label_column.c_str(),

@@ -145,7 +145,8 @@ int cmd_solve(int argc, const char* const* argv) {
             try {
               write_checkpoint(checkpoint, Checkpoint{fingerprint, st, rows});
             } catch (const IoError& e) {  // a failed checkpoint must not end a long run
-              std::fprintf(stderr, "lsekit solve: warning: checkpoint not written: %s\n", e.what());
+              std::fprintf(stderr, "lsekit solve: warning: checkpoint not written: %s\n",
+                           cli_wording(e.what()).c_str());
             }
           };
         }
@@ -160,8 +161,9 @@ int cmd_solve(int argc, const char* const* argv) {
         H5Doc doc = result_document(task, opt, r, rec.rows(), fm, info);
         if (!resume.empty()) doc.set_attr("/", "resumed_from", resume);
         write_output(out, doc);
-        std::printf("%s\n", r.brief_report().c_str());
-        if (!r.message.empty()) std::printf("  %s\n", r.message.c_str());
+        // The file keeps the library's wording (options by field); the terminal shows flags.
+        std::printf("%s\n", cli_wording(r.brief_report()).c_str());
+        if (!r.message.empty()) std::printf("  %s\n", cli_wording(r.message).c_str());
         if (checkpoint_every > 0) {
           std::error_code ec;
           if (r.status == Status::Interrupted)

@@ -62,20 +62,20 @@ int main(int argc, char** argv) {
     try {
       return c.run(argc - 1, argv + 1);
     } catch (const lsekit::InputError& e) {
-      std::fprintf(stderr, "lsekit %s: error: %s\n", c.name, e.what());
+      std::fprintf(stderr, "lsekit %s: error: %s\n", c.name, lsekit::cli::cli_wording(e.what()).c_str());
       return lsekit::kExitInput;
     } catch (const boost::program_options::error& e) {
       std::fprintf(stderr, "lsekit %s: usage error: %s (see lsekit %s --help)\n", c.name,
                    lsekit::cli::error_message(e).c_str(), c.name);
       return lsekit::kExitInput;
     } catch (const lsekit::IoError& e) {
-      std::fprintf(stderr, "lsekit %s: I/O error: %s\n", c.name, e.what());
+      std::fprintf(stderr, "lsekit %s: I/O error: %s\n", c.name, lsekit::cli::cli_wording(e.what()).c_str());
       return lsekit::kExitIo;
     } catch (const std::bad_alloc&) {
       std::fprintf(stderr, "lsekit %s: error: out of memory\n", c.name);
       return lsekit::kExitInput;
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "lsekit %s: error: %s\n", c.name, e.what());
+      std::fprintf(stderr, "lsekit %s: error: %s\n", c.name, lsekit::cli::cli_wording(e.what()).c_str());
       return lsekit::kExitInput;
     }
   }

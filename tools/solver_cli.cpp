@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <string_view>
 
 #include "core/errors.hpp"
 #include "data/dataset.hpp"
@@ -23,6 +24,65 @@ std::string text(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", v);
   return buf;
+}
+
+const std::vector<FieldFlag> kFieldFlags = {
+    // SolverOptions (solvers/options.hpp)
+    {"solver", "--solver"}, {"rho", "--rho"}, {"rho_kappa", "--rho-kappa"},
+    {"optimizer", "--optimizer"}, {"step", "--step"}, {"schedule", "--schedule"},
+    {"decay_k0", "--decay-k0"}, {"momentum", "--momentum"}, {"beta1", "--beta1"},
+    {"beta2", "--beta2"}, {"clip", "--clip"}, {"average", "--average"},
+    {"average_from", "--average-from"}, {"batch", "--batch"}, {"atoms", "--atoms"},
+    {"sampling", "--sampling"}, {"epochs", "--epochs"}, {"steps", "--steps"}, {"seed", "--seed"},
+    {"tol", "--tol"}, {"time_limit", "--time-limit"},
+    {"variance_reduction", "--variance-reduction"}, {"eval_points", "--eval-points"},
+    {"blowup", "--blowup"}, {"checkpoint_every", "--checkpoint-every"}, {"gtol", "--gtol"},
+    {"max_iter", "--max-iter"}, {"lbfgs_memory", "--lbfgs-memory"},
+    // ProblemOptions (tasks/task.hpp) and solve()'s resume state
+    {"lambda", "--lambda"}, {"epsilon", "--epsilon"}, {"l2", "--l2"}, {"init", "--init"},
+    {"resume", "--resume"},
+    // FashionMnistOptions and CsvOptions (data/importers.hpp)
+    {"dir", "--dir"}, {"n_train", "--n-train"}, {"noise", "--noise"}, {"keep", "--keep"},
+    {"label", "--label"}, {"task", "--task"}, {"labels", "--labels"},
+    {"num_classes", "--num-classes"}, {"test_fraction", "--test-fraction"},
+    {"delimiter", "--delimiter"},
+};
+
+namespace {
+const FieldFlag* find_field(std::string_view field) {
+  for (const FieldFlag& f : kFieldFlags)
+    if (field == f.field) return &f;
+  return nullptr;
+}
+// The field of a flag given without its dashes ("rho-kappa" -> "rho_kappa"); "" if none.
+std::string field_of_flag(const std::string& name) {
+  for (const FieldFlag& f : kFieldFlags)
+    if (name == f.flag + 2) return f.field;
+  return {};
+}
+}  // namespace
+
+std::string cli_wording(const std::string& m) {
+  std::string out;
+  std::size_t i = 0;
+  while (true) {
+    const std::size_t a = m.find('`', i);
+    const std::size_t b = a == std::string::npos ? a : m.find('`', a + 1);
+    if (b == std::string::npos) break;
+    const std::string span = m.substr(a + 1, b - a - 1);
+    const std::size_t eq = span.find('=');
+    out.append(m, i, a - i);
+    if (const FieldFlag* f = find_field(std::string_view(span).substr(0, eq))) {
+      out += f->flag;
+      if (eq != std::string::npos) out += " " + span.substr(eq + 1);
+      i = b + 1;
+    } else {  // not a field: keep the backquote, look for one from the next character
+      out += '`';
+      i = a + 1;
+    }
+  }
+  out.append(m, i, std::string::npos);
+  return out;
 }
 
 namespace {
@@ -37,7 +97,7 @@ struct PoErrorAccess : po::error_with_option_name {
 template <class E, size_t N>
 std::string help_list(const std::array<NamedValue<E>, N>& t) {
   std::string s;
-  for (const auto& nv : t) s += std::string("\n  ") + nv.name + ": " + nv.help;
+  for (const auto& nv : t) s += std::string("\n  ") + nv.name + ": " + cli_wording(nv.help);
   return s;
 }
 template <class E, size_t N>
@@ -61,7 +121,7 @@ void add_solver_options(po::options_description& d, SolverArgs& a) {
        ("stochastic estimator or baseline:" + help_list(kSolverNames)).c_str())
       ("rho", po::value(&o.rho)->default_value(def.rho, text(def.rho)),
        "softplus rho in (0,1); 0 adapts rho to keep rho*kappa at --rho-kappa")
-      ("rho-kappa", po::value(&o.rho_kappa_target)->default_value(def.rho_kappa_target, text(def.rho_kappa_target)),
+      ("rho-kappa", po::value(&o.rho_kappa)->default_value(def.rho_kappa, text(def.rho_kappa)),
        "adaptive rho: target value of rho*kappa (relaxation bias ~ lambda*target/2)")
       ("optimizer", po::value(&a.optimizer)->default_value(a.optimizer, a.optimizer + " (lbfgs for full)"),
        ("step rule:" + help_list(kOptimizerNames)).c_str())
@@ -284,14 +344,14 @@ bool variance_reduction_on(const SolverOptions& o, bool batch_over_groups) {
 namespace {
 
 struct Applicability {
-  const char* option;
+  const char* field;  // the option's field (library wording; the command line shows its flag)
   std::function<bool(const ApplyContext&)> applies;
-  const char* reason;  // why it does not apply (completes "--X does not apply: ...")
+  const char* reason;  // why it does not apply (completes "`X` does not apply: ...")
   const char* reason_svrg = nullptr;  // the reason when the runs use variance reduction
 };
 
 bool stochastic(const ApplyContext& c) { return c.solver != SolverKind::Full; }
-bool step_rule(const ApplyContext& c) {  // a run that takes gradient steps with --optimizer
+bool step_rule(const ApplyContext& c) {  // a run that takes gradient steps with `optimizer`
   return c.optimizer == OptimizerKind::Sgd || c.optimizer == OptimizerKind::Nesterov ||
          c.optimizer == OptimizerKind::Adam;
 }
@@ -304,75 +364,76 @@ bool full_quasi_newton(const ApplyContext& c) {
 const std::vector<Applicability>& applicability_table() {
   static const std::vector<Applicability> t = {
       {"lambda", [](const ApplyContext& c) { return !c.ot; },
-       "entropic OT's temperature is --epsilon (lambda is the DRO temperature)"},
+       "entropic OT's temperature is `epsilon` (lambda is the DRO temperature)"},
       {"l2", [](const ApplyContext& c) { return !c.ot; }, "entropic OT's semi-dual has no L2 term"},
       {"init", [](const ApplyContext& c) { return !c.ot; },
-       "entropic OT starts from the zero potential (--init applies to DRO problems)"},
+       "entropic OT starts from the zero potential (`init` applies to DRO problems)"},
       {"epsilon", [](const ApplyContext& c) { return c.ot; },
-       "it is entropic OT's temperature; DRO problems take --lambda"},
+       "it is entropic OT's temperature; DRO problems take `lambda`"},
       {"atoms", [](const ApplyContext& c) { return c.ot && stochastic(c); },
        "it samples OT target atoms per source sample (stochastic solvers on entropic OT only)"},
       {"rho", [](const ApplyContext& c) { return c.solver == SolverKind::Softplus; },
-       "rho is the softplus relaxation parameter (--solver softplus only)"},
-      {"rho-kappa", [](const ApplyContext& c) { return c.solver == SolverKind::Softplus && !c.variance_reduction; },
-       "it sets softplus's adaptive rho (--solver softplus only)",
-       "with SVRG, softplus's rho follows --tol (its bias stays two orders below the tolerance)"},
+       "rho is the softplus relaxation parameter (`solver=softplus` only)"},
+      {"rho_kappa", [](const ApplyContext& c) { return c.solver == SolverKind::Softplus && !c.variance_reduction; },
+       "it sets softplus's adaptive rho (`solver=softplus` only)",
+       "with SVRG, softplus's rho follows `tol` (its bias stays two orders below the tolerance)"},
       {"step", own_step_rule,
-       "full uses L-BFGS/Sinkhorn, which take no step size (give --optimizer sgd|nesterov|adam for "
+       "full uses L-BFGS/Sinkhorn, which take no step size (give `optimizer=sgd|nesterov|adam` for "
        "full-batch gradient steps)",
-       "SVRG derives its own step from the data (pass --variance-reduction none to use --step)"},
+       "SVRG derives its own step from the data (pass `variance_reduction=none` to use `step`)"},
       {"epochs", [](const ApplyContext& c) { return stochastic(c) || step_rule(c); },
-       "full with L-BFGS/Sinkhorn stops on --gtol/--max-iter, not on epochs"},
+       "full with L-BFGS/Sinkhorn stops on `gtol`/`max_iter`, not on epochs"},
       {"steps", [](const ApplyContext& c) { return stochastic(c) || step_rule(c); },
-       "full with L-BFGS/Sinkhorn stops on --gtol/--max-iter, not on a step count"},
+       "full with L-BFGS/Sinkhorn stops on `gtol`/`max_iter`, not on a step count"},
       {"schedule", own_step_rule, "full uses L-BFGS/Sinkhorn, which have no step-size schedule",
-       "SVRG derives its own step from the data (pass --variance-reduction none to use --schedule)"},
-      {"decay-k0", own_step_rule, "full uses L-BFGS/Sinkhorn, which have no step-size schedule",
-       "SVRG derives its own step from the data (pass --variance-reduction none to use --decay-k0)"},
+       "SVRG derives its own step from the data (pass `variance_reduction=none` to use `schedule`)"},
+      {"decay_k0", own_step_rule, "full uses L-BFGS/Sinkhorn, which have no step-size schedule",
+       "SVRG derives its own step from the data (pass `variance_reduction=none` to use `decay_k0`)"},
       // lbfgs/sinkhorn with a stochastic solver is a wrong value, not an unused option: the
-      // solver options' validation names --solver full.
+      // solver options' validation names `solver=full`.
       {"optimizer", [](const ApplyContext& c) {
          return !c.variance_reduction || c.optimizer == OptimizerKind::Lbfgs || c.optimizer == OptimizerKind::Sinkhorn;
        },
-       "variance reduction (SVRG) uses its own step rule; pass --variance-reduction none to use --optimizer"},
+       "variance reduction (SVRG) uses its own step rule; pass `variance_reduction=none` to use `optimizer`"},
       {"momentum", [](const ApplyContext& c) { return own_step_rule(c) && c.optimizer == OptimizerKind::Nesterov; },
-       "it is the Nesterov momentum (--optimizer nesterov only)",
-       "SVRG uses its own step rule (pass --variance-reduction none to use --momentum)"},
+       "it is the Nesterov momentum (`optimizer=nesterov` only)",
+       "SVRG uses its own step rule (pass `variance_reduction=none` to use `momentum`)"},
       {"beta1", [](const ApplyContext& c) { return own_step_rule(c) && c.optimizer == OptimizerKind::Adam; },
-       "it is an Adam parameter (--optimizer adam only)",
-       "SVRG uses its own step rule (pass --variance-reduction none to use Adam)"},
+       "it is an Adam parameter (`optimizer=adam` only)",
+       "SVRG uses its own step rule (pass `variance_reduction=none` to use Adam)"},
       {"beta2", [](const ApplyContext& c) { return own_step_rule(c) && c.optimizer == OptimizerKind::Adam; },
-       "it is an Adam parameter (--optimizer adam only)",
-       "SVRG uses its own step rule (pass --variance-reduction none to use Adam)"},
+       "it is an Adam parameter (`optimizer=adam` only)",
+       "SVRG uses its own step rule (pass `variance_reduction=none` to use Adam)"},
       {"batch", stochastic, "full uses every sample at every step"},
       {"sampling", [](const ApplyContext& c) { return stochastic(c) && !c.variance_reduction; },
        "full uses every sample at every step",
-       "SVRG samples by importance from its snapshot (pass --variance-reduction none to use --sampling)"},
+       "SVRG samples by importance from its snapshot (pass `variance_reduction=none` to use `sampling`)"},
       {"average", [](const ApplyContext& c) { return stochastic(c) && !c.variance_reduction; },
        "iterate averaging applies to the stochastic solvers",
-       "SVRG returns its last accepted snapshot (pass --variance-reduction none to average)"},
-      {"average-from", [](const ApplyContext& c) { return stochastic(c) && !c.variance_reduction; },
+       "SVRG returns its last accepted snapshot (pass `variance_reduction=none` to average)"},
+      {"average_from", [](const ApplyContext& c) { return stochastic(c) && !c.variance_reduction; },
        "iterate averaging applies to the stochastic solvers",
-       "SVRG returns its last accepted snapshot (pass --variance-reduction none to average)"},
+       "SVRG returns its last accepted snapshot (pass `variance_reduction=none` to average)"},
       {"clip", [](const ApplyContext& c) { return stochastic(c) && !c.variance_reduction; },
        "gradient clipping applies to the stochastic solvers",
-       "SVRG safeguards its own step (pass --variance-reduction none to use --clip)"},
-      {"variance-reduction", stochastic, "full uses exact gradients (nothing to reduce)"},
-      {"eval-points", [](const ApplyContext& c) { return stochastic(c) && !c.variance_reduction; },
+       "SVRG safeguards its own step (pass `variance_reduction=none` to use `clip`)"},
+      {"variance_reduction", stochastic, "full uses exact gradients (nothing to reduce)"},
+      {"eval_points", [](const ApplyContext& c) { return stochastic(c) && !c.variance_reduction; },
        "full records every iteration", "SVRG records one trace row per accepted snapshot"},
-      {"gtol", full_quasi_newton, "it is the L-BFGS/Sinkhorn tolerance of --solver full; use --tol"},
-      {"max-iter", full_quasi_newton, "it is the L-BFGS/Sinkhorn iteration limit of --solver full; use --epochs/--steps"},
-      {"lbfgs-memory", [](const ApplyContext& c) { return c.solver == SolverKind::Full && c.optimizer == OptimizerKind::Lbfgs; },
-       "it is the history size of L-BFGS (--solver full --optimizer lbfgs only)"},
+      {"gtol", full_quasi_newton, "it is the L-BFGS/Sinkhorn tolerance of `solver=full`; use `tol`"},
+      {"max_iter", full_quasi_newton,
+       "it is the L-BFGS/Sinkhorn iteration limit of `solver=full`; use `epochs`/`steps`"},
+      {"lbfgs_memory", [](const ApplyContext& c) { return c.solver == SolverKind::Full && c.optimizer == OptimizerKind::Lbfgs; },
+       "it is the history size of L-BFGS (`solver=full` `optimizer=lbfgs` only)"},
   };
   return t;
 }
 
 std::string describe(const ApplyContext& c) {
   std::string s = c.ot ? "entropic OT" : c.regression ? "DRO regression" : "DRO classification";
-  s += std::string(", --solver ") + name_of(kSolverNames, c.solver);
+  s += std::string(", `solver=") + name_of(kSolverNames, c.solver) + "`";
   if (c.solver == SolverKind::Full || !c.variance_reduction)
-    s += std::string(" --optimizer ") + name_of(kOptimizerNames, c.optimizer);
+    s += std::string(" `optimizer=") + name_of(kOptimizerNames, c.optimizer) + "`";
   if (c.variance_reduction) s += " with SVRG";
   return s;
 }
@@ -383,7 +444,8 @@ void check_applicable(const po::variables_map& vm, const std::vector<ApplyContex
                       const std::string& input) {
   std::set<std::string> given;
   for (const auto& [name, value] : vm)
-    if (!value.defaulted()) given.insert(name);
+    if (!value.defaulted())
+      if (std::string field = field_of_flag(name); !field.empty()) given.insert(field);
   check_applicable(given, runs, input);
 }
 
@@ -391,12 +453,12 @@ void check_applicable(const std::set<std::string>& given, const std::vector<Appl
                       const std::string& input) {
   if (runs.empty()) return;
   for (const auto& a : applicability_table()) {
-    if (!given.count(a.option)) continue;
+    if (!given.count(a.field)) continue;
     bool any = false;
     for (const auto& c : runs) any = any || a.applies(c);
     if (!any) {
       const char* why = a.reason_svrg && runs.front().variance_reduction ? a.reason_svrg : a.reason;
-      throw InputError(std::string("--") + a.option + " does not apply to " + input + " (" + describe(runs.front()) +
+      throw InputError(std::string("`") + a.field + "` does not apply to " + input + " (" + describe(runs.front()) +
                        (runs.size() > 1 ? ", nor to any other run of the grid" : "") + "): " + why);
     }
   }

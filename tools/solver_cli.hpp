@@ -1,6 +1,11 @@
 // Binding of SolverOptions / ProblemOptions to Boost.Program_options.
 // Defaults and help texts come from the option structs and their name tables,
 // so `lsekit solve --help` always shows the values the library uses.
+//
+// The library names options by their fields in backquotes (`rho`, `batch=64`; see
+// solvers/options.hpp); kFieldFlags is the one table from field to flag, and cli_wording()
+// applies it to every library text the command line prints (errors, run messages, the
+// summary line, help lists). Files keep the library's wording.
 #pragma once
 
 #include <boost/program_options.hpp>
@@ -20,6 +25,20 @@ namespace po = boost::program_options;
 
 /// Text of a default value as a user would write it (1e-2, not 0.01000000000000000021).
 std::string text(double v);
+
+/// An option field (SolverOptions, ProblemOptions, the importers' options, solve()'s resume)
+/// and the command-line flag that sets it.
+struct FieldFlag {
+  const char* field;
+  const char* flag;
+};
+/// Every field the library names in a message, with its flag: the one mapping.
+extern const std::vector<FieldFlag> kFieldFlags;
+
+/// A library text in the command line's words: each backquoted field becomes its flag,
+/// `rho` -> --rho, `batch=64` -> --batch 64, `solver=full` -> --solver full. Text that is not
+/// a backquoted field of kFieldFlags is left as it is.
+std::string cli_wording(const std::string& library_text);
 
 /// String-valued options converted to enums by finish().
 struct SolverArgs {
@@ -81,11 +100,12 @@ ApplyContext problem_context(const std::string& input);
 /// it exists (solvers/options.hpp), until then svrg when asked for explicitly.
 bool variance_reduction_on(const SolverOptions& o, bool batch_over_groups);
 /// Throws InputError (exit 2) for the first option given explicitly (not defaulted) that has
-/// no effect on any of `runs` (one table: option -> predicate -> reason). `input` names the file.
+/// no effect on any of `runs` (one table: option field -> predicate -> reason, in the
+/// library's wording: the caller prints it through cli_wording). `input` names the file.
 void check_applicable(const po::variables_map& vm, const std::vector<ApplyContext>& runs,
                       const std::string& input);
-/// The same check for the option names (as on the command line, e.g. "clip") in `given`:
-/// the Python module applies it to its keyword arguments.
+/// The same check for the option fields (e.g. "clip", "rho_kappa") in `given`: the Python
+/// module applies it to its keyword arguments. The message names fields (library wording).
 void check_applicable(const std::set<std::string>& given, const std::vector<ApplyContext>& runs,
                       const std::string& input);
 

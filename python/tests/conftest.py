@@ -1,6 +1,7 @@
 """Shared fixtures: small seeded problems, the lsekit binary (LSEKIT_CLI, set by ctest) and
 lsekit-dataset / lsekit-ot files written with h5py exactly as SPEC section 4 describes them."""
 import os
+import re
 import shutil
 import subprocess
 
@@ -25,6 +26,15 @@ def run_cli(cli, *args):
     """Runs `lsekit ARGS`; returns (exit code, stdout, stderr)."""
     p = subprocess.run([cli, *map(str, args)], capture_output=True, text=True, timeout=300)
     return p.returncode, p.stdout, p.stderr
+
+
+def cli_wording(message):
+    """A library message as `lsekit` prints it: each backquoted option field becomes its flag
+    (`rho` -> --rho, `batch=64` -> --batch 64). Every flag of the command line's table
+    (tools/solver_cli.cpp, kFieldFlags) is its field with '-' for '_'."""
+    return re.sub(r"`([a-z][a-z0-9_]*)(?:=([^`]*))?`",
+                  lambda m: "--" + m.group(1).replace("_", "-") + (" " + m.group(2) if m.group(2) is not None else ""),
+                  message)
 
 
 def regression_data(n=400, p=4, seed=0, dtype=np.float64):

@@ -133,6 +133,12 @@ expect 2 "unknown command" -- "$LSEKIT" frobnicate
 expect 2 "" -- "$LSEKIT" solve reg.h5 --out o15.h5 --epochs notanumber
 no_file o15.h5
 
+# ---- library messages: options by flag on the terminal, by field in the result file ------
+expect 0 "raise --epochs or use variance reduction \(--variance-reduction svrg\)" -- "$LSEKIT" solve reg.h5 \
+  --variance-reduction none --epochs 1 --out budget.h5 -q
+expect 0 'raise `epochs` or use variance reduction \(`variance_reduction=svrg`\)' -- "$LSEKIT" info budget.h5
+expect 0 "^ *--optimizer/--schedule \\(paper" -- "$LSEKIT" solve --help  # a library name table's help
+
 # ---- divergence: exit 1, result written with the last finite iterate -------------------
 expect 1 "reduce --step" -- "$LSEKIT" solve reg.h5 --solver sumexp --variance-reduction none --optimizer sgd --schedule constant --step 1e3 --out div.h5 -q
 if $PY -c "

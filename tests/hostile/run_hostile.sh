@@ -7,6 +7,8 @@
 #   * stdout+stderr match the case's pattern, an extended regex (file, dataset path, problem
 #     or option named);
 #   * no sanitizer report was printed (AddressSanitizer / UndefinedBehaviorSanitizer);
+#   * options are named by flag: no library text naming a field in backquotes (`rho`) leaked
+#     (info aside: it shows files as stored);
 #   * the output file named by the case does not exist and no *.tmp-* file is left behind.
 # Files on which libhdf5 itself loops forever are rejected by lsekit's structure probe after
 # LSEKIT_H5_PROBE_SECONDS (30 s by default; 3 s here).
@@ -29,6 +31,7 @@ cd "$WORK" || exit 1
 pass=0
 fail=0
 bad() { fail=$((fail + 1)); printf 'FAIL %s: %s\n' "$id" "$*" >&2; }
+library_wording='`[a-z][a-z0-9_]*(=[^`]*)?`'  # an option field as the library names it
 
 line=0
 while IFS=$'\t' read -r id codes pattern out args; do
@@ -46,6 +49,8 @@ while IFS=$'\t' read -r id codes pattern out args; do
     bad "exit $rc (want $codes): lsekit $args :: ${output:0:2000}"
   elif [[ $output == *Sanitizer* || $output == *"runtime error:"* ]]; then
     bad "sanitizer report: lsekit $args :: ${output:0:4000}"
+  elif [[ $args != info* && $output =~ $library_wording ]]; then
+    bad "an option named by its field, not its flag: lsekit $args :: ${output:0:2000}"
   elif ! [[ $output =~ $pattern ]]; then
     bad "output does not match /$pattern/: lsekit $args :: ${output:0:2000}"
   elif [ "$out" != "-" ] && [ -e "$out" ]; then
