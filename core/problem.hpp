@@ -45,4 +45,29 @@ concept LseProblem = requires(const P& p, typename P::Workspace& ws, ConstVecRef
   { P::kBatchOverGroups } -> std::convertible_to<bool>;  // OT: minibatches of groups
 };
 
+// Problems whose per-item loss depends on theta only through a short vector z_i in R^D
+// (a GLM: regression D = 1, the residual; classification D = K, the logits), so that
+//
+//   grad l_i(theta) = a_i (x) x~_i,   a_i = dl_i/dz_i in R^D,   x~_i = (x_i, 1),
+//
+// laid out in theta exactly as add_gradient() lays out its gradient. Variance-reduced
+// solvers (SVRG with stored snapshot derivatives, SAGA, Prospect) keep a D x n table of
+// such derivatives (never n x dim) and rebuild any combination of per-item gradients with
+// one product:
+//  * derivative_dim() = D;
+//  * item_derivatives(items, ws, a): a(:, i) = dl/dz at items[i], for the theta and items
+//    of the preceding scores() call on `ws` (a is D x items.size());
+//  * add_item_gradient(items, ws, c, grad): grad += sum_i c(:, i) (x) x~_{items[i]}
+//    (c is D x items.size()); `ws` must hold a preceding scores() call on the same items
+//    (it reuses the rows gathered there; theta plays no part). Allocation-free.
+// For a single group (DRO), sum_i W(i,0) grad l_i = add_item_gradient with c(:, i) = W(i,0) a_i.
+template <class P>
+concept ItemDerivativeProblem =
+    LseProblem<P> && requires(const P& p, typename P::Workspace& ws, IndexSet set, MatRef a,
+                              ConstMatRef c, VecRef grad) {
+      { p.derivative_dim() } -> std::convertible_to<Index>;
+      p.item_derivatives(set, ws, a);
+      p.add_item_gradient(set, ws, c, grad);
+    };
+
 }  // namespace lsekit

@@ -82,7 +82,7 @@ void DroClassification::scores(ConstVecRef theta, IndexSet /*groups*/, IndexSet 
 
 void DroClassification::add_gradient(ConstVecRef /*theta*/, IndexSet /*groups*/, IndexSet items,
                                      Workspace& ws, ConstMatRef w, VecRef grad) const {
-  const Index m = items.size(), p = p_;
+  const Index m = items.size();
   for (Index i = 0; i < m; ++i) {
     const double wi = w(i, 0);
     const double* pi = ws.pr.row(i).data();
@@ -95,6 +95,31 @@ void DroClassification::add_gradient(ConstVecRef /*theta*/, IndexSet /*groups*/,
     }
     gi[yi] = -wi * others;
   }
+  add_g_product(items, ws, grad);
+}
+
+void DroClassification::item_derivatives(IndexSet items, Workspace& ws, MatRef a) const {
+  const Index m = items.size();
+  for (Index i = 0; i < m; ++i) {
+    const double* pi = ws.pr.row(i).data();
+    const auto yi = static_cast<Index>(y_[items[i]]);
+    double others = 0.0;
+    for (Index k = 0; k < k_; ++k) {
+      a(k, i) = pi[k];
+      if (k != yi) others += pi[k];
+    }
+    a(yi, i) = -others;
+  }
+}
+
+void DroClassification::add_item_gradient(IndexSet items, Workspace& ws, ConstMatRef c,
+                                          VecRef grad) const {
+  ws.g.topRows(items.size()) = c.transpose();
+  add_g_product(items, ws, grad);
+}
+
+void DroClassification::add_g_product(IndexSet items, Workspace& ws, VecRef grad) const {
+  const Index m = items.size(), p = p_;
   Eigen::Map<MatRM> gw(grad.data(), k_, p);
   const SerialEigenProducts serial;
   for (Index i0 = 0; i0 < m; i0 += kItemBlock) {

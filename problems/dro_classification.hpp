@@ -90,7 +90,7 @@ class DroClassification {
   struct Workspace {
     MatRM xb;  // gathered rows of X (min(max_items, kItemBlock) x p)
     MatRM pr;  // softmax probabilities P of the last scores() call (max_items x K)
-    MatRM g;   // diag(w) (P - Y) (max_items x K)
+    MatRM g;   // diag(w) (P - Y), or c^T of add_item_gradient (max_items x K)
   };
 
   /// x: n x p features, labels: n class indices in 0..num_classes-1. Both are viewed, not
@@ -128,6 +128,20 @@ class DroClassification {
   /// G = diag(W(:,0)) (P - Y), P from the preceding scores() call on the same items.
   void add_gradient(ConstVecRef /*theta*/, IndexSet /*groups*/, IndexSet items, Workspace& ws,
                     ConstMatRef w, VecRef grad) const;
+
+  /// Per-item derivatives (ItemDerivativeProblem, core/problem.hpp): l_i depends on theta
+  /// through the logits z_i = W x_i + c alone, so D = K and
+  ///   grad l_i = a_i (x) (x_i, 1) (grad_W += a_i x_i^T, grad_c += a_i),
+  ///   a_i = dl_i/dz_i = softmax(z_i) - e_{y_i},
+  /// with a_{i y_i} = -sum_{k != y_i} P_ik so that a_i sums to zero exactly (as add_gradient).
+  Index derivative_dim() const { return k_; }
+
+  /// a(:, i) = softmax(z_i) - e_{y_i} from the preceding scores() call (a is K x items.size()).
+  void item_derivatives(IndexSet items, Workspace& ws, MatRef a) const;
+
+  /// grad_W += C^T X_B, grad_c += C^T 1 with C = c^T (items x K): the same panelled product
+  /// as add_gradient, over the rows of the preceding scores() call on the same items.
+  void add_item_gradient(IndexSet items, Workspace& ws, ConstMatRef c, VecRef grad) const;
 
   /// (mu/2) |W|_F^2, intercepts excluded.
   double regularizer(ConstVecRef theta, Vec* grad) const;
@@ -177,6 +191,9 @@ class DroClassification {
   // kn pw <= kPanelArea (a multiple of 8 when it is split, for aligned panels).
   Index panel_width(Index in, Index kn) const;
 
+  // grad_W += G^T X_B, grad_c += G^T 1 with G = ws.g (items x K), in panels.
+  void add_g_product(IndexSet items, Workspace& ws, VecRef grad) const;
+
   // Rows items[i0 .. i0+in) of X as a dense in x p view: a block of X itself when the
   // items are contiguous, else gathered into ws.xb.
   Eigen::Map<const MatRM> rows(IndexSet items, Index i0, Index in, Workspace& ws) const;
@@ -193,5 +210,6 @@ class DroClassification {
 };
 
 static_assert(LseProblem<DroClassification>);
+static_assert(ItemDerivativeProblem<DroClassification>);
 
 }  // namespace lsekit

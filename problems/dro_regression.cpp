@@ -65,6 +65,23 @@ void DroRegression::add_gradient(ConstVecRef /*theta*/, IndexSet /*groups*/, Ind
   grad(p) += t.sum();
 }
 
+void DroRegression::item_derivatives(IndexSet items, Workspace& ws, MatRef a) const {
+  a.row(0) = 2.0 * ws.r.head(items.size()).transpose();
+}
+
+void DroRegression::add_item_gradient(IndexSet items, Workspace& ws, ConstMatRef c,
+                                      VecRef grad) const {
+  const Index m = items.size();
+  const Index p = x_.cols();
+  auto t = ws.t.head(m);
+  t = c.row(0).transpose();
+  if (items.contiguous())
+    grad.head(p).noalias() += x_.middleRows(items.start, m).transpose() * t;
+  else
+    grad.head(p).noalias() += ws.xb.topRows(m).transpose() * t;
+  grad(p) += t.sum();
+}
+
 double DroRegression::regularizer(ConstVecRef theta, Vec* grad) const {
   if (l2_ == 0.0) return 0.0;
   const Index p = x_.cols();

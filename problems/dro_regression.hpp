@@ -56,6 +56,18 @@ class DroRegression {
   void add_gradient(ConstVecRef /*theta*/, IndexSet /*groups*/, IndexSet items,
                     Workspace& ws, ConstMatRef w, VecRef grad) const;
 
+  /// Per-item derivatives (ItemDerivativeProblem, core/problem.hpp): l_i depends on theta
+  /// through the residual z_i = r_i = w.x_i + b - y_i alone, so D = 1 and
+  ///   grad l_i = a_i (x_i, 1),  a_i = dl_i/dr_i = 2 r_i.
+  Index derivative_dim() const { return 1; }
+
+  /// a(0, i) = 2 r_i for the residuals of the preceding scores() call (a is 1 x items.size()).
+  void item_derivatives(IndexSet items, Workspace& ws, MatRef a) const;
+
+  /// grad += sum_i c(0, i) (x_{items[i]}, 1): one GEMV over the rows the preceding scores()
+  /// call on the same items viewed or gathered (c is 1 x items.size()).
+  void add_item_gradient(IndexSet items, Workspace& ws, ConstMatRef c, VecRef grad) const;
+
   /// (mu/2) |w|^2, intercept excluded.
   double regularizer(ConstVecRef theta, Vec* grad) const;
 
@@ -100,5 +112,6 @@ class DroRegression {
 };
 
 static_assert(LseProblem<DroRegression>);
+static_assert(ItemDerivativeProblem<DroRegression>);
 
 }  // namespace lsekit

@@ -295,7 +295,8 @@ TEST_CASE("passes: the work of the algorithm, diagnostic evaluations apart", "[p
   r = solve(p, o);
   CHECK(r.passes >= 3.0 + 4.0);
   CHECK(r.trace.back().passes == r.passes);
-  // SVRG: every epoch is its snapshot pass plus 2 (theta and snapshot) per sample of 2n steps.
+  // SVRG: every epoch is its snapshot pass, the stored-derivative pass and 1 per sample of 2n
+  // steps (2 per sample, at theta and at the snapshot, where derivatives are not stored).
   SolverOptions v = SolverOptions::defaults_for(SolverKind::VariationalLog);
   v.tol = 1e-14;
   v.epochs = 30;  // budget in passes
