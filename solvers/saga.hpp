@@ -38,7 +38,10 @@
 // vr_common.hpp); the run stops when the criterion is <= tol. The step is
 // eta = s / max_i L_i/(n q_i) with L_i = w_i c_i the weighted per-sample curvature bound
 // (problem.item_smoothness, c_i) at the measured iterate -- for Prospect w_i = n q_i of the
-// measured losses and q uniform -- and s = 1/3 to start (SAGA's 1/(3L)), adapted by the
+// measured losses, q uniform and c_i the loss's own curvature (item_smoothness at score 0:
+// the table's weights are fixed within a step, so the tilt term a^2/lambda, which bounds
+// the curvature of the weights' dependence on theta, does not enter; with it the step was
+// ~60x too small where the weights are concentrated) -- and s = 1/3 to start (SAGA's 1/(3L)), adapted by the
 // safeguard: an epoch whose exact F rose above the last accepted one (or in which a value
 // stopped being finite) is rejected: theta returns to the last accepted iterate, the tables
 // are rebuilt there (one pass) and s halves; an accepted epoch raises s by 10%. The
