@@ -56,6 +56,7 @@ void add_run_attributes(H5Doc& doc, const std::string& obj, const SolverOptions&
   d("tol", o.tol);
   d("time_limit", o.time_limit);
   s("variance_reduction", name_of(kVarianceReductionNames, o.variance_reduction));
+  d("vr_step", o.vr_step);
   // outcome
   s("status", status_name(r.status));
   s("message", r.message);

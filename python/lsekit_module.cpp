@@ -151,6 +151,7 @@ SolverOptions make_options(const py::dict& kw, int& threads, std::set<std::strin
       o.seed = static_cast<std::uint64_t>(s);
     }
     else if (k == "tol") o.tol = dbl();
+    else if (k == "vr_step") o.vr_step = dbl();
     else if (k == "time_limit") o.time_limit = dbl();
     else if (k == "eval_points") o.eval_points = lng();
     else if (k == "blowup") o.blowup = dbl();
@@ -360,6 +361,7 @@ void check_applicable(const RunRequest& req, cli::ApplyContext ctx, const std::s
   ctx.solver = req.opt.solver;
   ctx.optimizer = req.opt.optimizer;
   ctx.variance_reduction = cli::variance_reduction_on(req.opt, ctx.ot);
+  ctx.table_vr = cli::table_variance_reduction(req.opt, ctx.ot);
   cli::check_applicable(req.given, {ctx}, input);
 }
 

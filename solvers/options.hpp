@@ -20,18 +20,21 @@
 
 namespace lsekit {
 
-enum class SolverKind { BiasedSoftmax, VariationalLog, Softplus, SumExp, Erm, Full };
+enum class SolverKind { BiasedSoftmax, VariationalLog, Softplus, SumExp, Erm, Prospect, Full };
 enum class OptimizerKind { Sgd, Nesterov, Adam, Lbfgs, Sinkhorn };
 enum class ScheduleKind { Constant, InvSqrt, Decay };
 enum class SamplingKind { Permutation, Replacement };
-enum class VarianceReduction { Auto, None, Svrg };
+enum class VarianceReduction { Auto, None, Svrg, Saga };
 
-inline constexpr std::array<NamedValue<SolverKind>, 6> kSolverNames{{
+inline constexpr std::array<NamedValue<SolverKind>, 7> kSolverNames{{
     {SolverKind::BiasedSoftmax, "biased-softmax", "minibatch softmax (tilted averaging); biased"},
     {SolverKind::VariationalLog, "variational-log", "unbiased, shift alpha, unbounded weights"},
     {SolverKind::Softplus, "softplus", "unbiased for F_rho, shift alpha, weights <= 1/rho"},
     {SolverKind::SumExp, "sumexp", "baseline: minimize lambda*mean exp(l/lambda) (stripped)"},
     {SolverKind::Erm, "erm", "baseline: minimize the plain mean loss"},
+    {SolverKind::Prospect, "prospect",
+     "comparator: Prospect (Mehta et al., ICLR 2024), exact KL weights over a loss table with "
+     "SAGA-style bias and variance reduction (DRO only; its own variance reduction)"},
     {SolverKind::Full, "full", "exact full-batch gradient (L-BFGS by default): the reference"},
 }};
 inline constexpr std::array<NamedValue<OptimizerKind>, 5> kOptimizerNames{{
@@ -52,12 +55,15 @@ inline constexpr std::array<NamedValue<SamplingKind>, 2> kSamplingNames{{
     {SamplingKind::Replacement, "replacement", "independent draws with replacement"},
 }};
 
-inline constexpr std::array<NamedValue<VarianceReduction>, 3> kVarianceReductionNames{{
+inline constexpr std::array<NamedValue<VarianceReduction>, 4> kVarianceReductionNames{{
     {VarianceReduction::Auto, "auto", "svrg wherever the estimator is unbiased for a finite sum, else none"},
     {VarianceReduction::None, "none", "plain minibatch steps with `optimizer`/`schedule` (paper comparisons)"},
     {VarianceReduction::Svrg, "svrg",
      "SVRG with the shift fixed at its snapshot optimum, importance sampling and a safeguarded "
      "data-derived step (no tuning)"},
+    {VarianceReduction::Saga, "saga",
+     "SAGA with a table of per-sample derivatives (O(n K) memory), the shift refreshed every "
+     "epoch and the same sampling and safeguarded step as svrg (DRO only)"},
 }};
 
 /// Options of every solver. Defaults are the documented default step rule:
@@ -94,6 +100,8 @@ struct SolverOptions {
   double tol = 1e-6;          // stop once the criterion is <= tol; 0 = run the whole budget
   double time_limit = 0.0;    // seconds of solver time; 0 = none
   VarianceReduction variance_reduction = VarianceReduction::Auto;
+  double vr_step = 0.0;  // saga, prospect: a fixed step size instead of the safeguarded
+                        // data-derived one; 0 = data-derived
   double svrg_initial_scale = 1.0;  // SVRG: starting multiple of the data-derived step (the
                                     // safeguard adapts it; tests use it to start far too large)
 
@@ -136,6 +144,9 @@ struct SolverOptions {
   /// OT: every estimator with all atoms in the batch, atoms = 0).
   bool variance_reduced(bool batch_over_groups) const {
     if (solver == SolverKind::Full || variance_reduction == VarianceReduction::None) return false;
+    if (solver == SolverKind::Prospect) return true;  // its own loss and derivative tables
+    if (variance_reduction == VarianceReduction::Saga)
+      return !batch_over_groups && solver != SolverKind::BiasedSoftmax;
     return batch_over_groups ? atoms == 0 : solver != SolverKind::BiasedSoftmax;
   }
 
@@ -144,7 +155,10 @@ struct SolverOptions {
     SolverOptions o = *this;
     const bool vr = variance_reduced(batch_over_groups);
     if (o.solver != SolverKind::Full)
-      o.variance_reduction = vr ? VarianceReduction::Svrg : VarianceReduction::None;
+      o.variance_reduction = !vr ? VarianceReduction::None
+                             : o.solver == SolverKind::Prospect || o.variance_reduction == VarianceReduction::Saga
+                                 ? VarianceReduction::Saga  // Prospect's tables: SAGA-style
+                                 : VarianceReduction::Svrg;
     if (o.batch == 0) o.batch = vr ? 1 : 32;
     if (o.epochs == 0.0) o.epochs = vr ? 1000.0 : 10.0;
     return o;
@@ -172,6 +186,21 @@ struct SolverOptions {
     if (!(decay_k0 >= 0.0) || bad(decay_k0)) return "`decay_k0` must be >= 0";
     const long pool = batch_over_groups ? num_groups : num_items;
     if (batch < 0) return "`batch` must be >= 1 (or 0 for the automatic choice)";
+    if (solver == SolverKind::Prospect && batch_over_groups)
+      return "`solver=prospect` applies to DRO regression and classification (one loss per "
+             "training sample), not to entropic OT";
+    if (solver == SolverKind::Prospect && (variance_reduction == VarianceReduction::None ||
+                                           variance_reduction == VarianceReduction::Svrg))
+      return "`solver=prospect` carries its own SAGA-style variance reduction (loss and derivative "
+             "tables); use `variance_reduction=auto` or `variance_reduction=saga`";
+    if (variance_reduction == VarianceReduction::Saga && solver != SolverKind::Full && batch_over_groups)
+      return "`variance_reduction=saga` is not available on entropic OT: its table of per-sample "
+             "derivatives would hold n x m values (one per source sample and atom); use "
+             "`variance_reduction=svrg`";
+    if (variance_reduction == VarianceReduction::Saga && solver == SolverKind::BiasedSoftmax)
+      return "`variance_reduction=saga` needs an estimator unbiased for a finite sum; "
+             "biased-softmax is not (use variational-log or softplus)";
+    if (!(vr_step >= 0.0) || bad(vr_step)) return "`vr_step` must be finite and >= 0 (0 = the data-derived step)";
     if (variance_reduction == VarianceReduction::Svrg && solver != SolverKind::Full &&
         !variance_reduced(batch_over_groups))
       return batch_over_groups

@@ -21,6 +21,7 @@
 #include "solvers/measure.hpp"
 #include "solvers/options.hpp"
 #include "solvers/result.hpp"
+#include "solvers/saga.hpp"
 #include "solvers/sinkhorn.hpp"
 #include "solvers/step_rules.hpp"
 #include "solvers/stochastic_solver.hpp"
@@ -205,17 +206,25 @@ Result run_full(const P& problem, const SolverOptions& o, Observer* observer = n
 template <LseProblem P>
 Result solve(const P& problem, const SolverOptions& options, Observer* observer = nullptr,
              const Vec* theta0 = nullptr, const SolverState* resume = nullptr) {
+  // SAGA and Prospect asked for where they cannot run: refused, never run as something else.
+  if (options.solver != SolverKind::Full && (options.variance_reduction == VarianceReduction::Saga ||
+                                             options.solver == SolverKind::Prospect)) {
+    const std::string why = options.check(problem.num_items(), problem.num_groups(), P::kBatchOverGroups);
+    if (!why.empty()) throw InputError(why);
+  }
   const SolverOptions o = options.resolved(P::kBatchOverGroups);
   if (o.variance_reduced(P::kBatchOverGroups)) {
     if (resume || o.checkpoint_every > 0)
       throw InputError("checkpoints of variance-reduced runs are not supported yet; "
                        "use `variance_reduction=none` for a checkpointed run");
+    if (o.variance_reduction == VarianceReduction::Saga) return solve_table(problem, o, observer, theta0);
     switch (o.solver) {
       case SolverKind::BiasedSoftmax: return run_svrg(problem, BiasedSoftmax{}, o, observer, theta0);
       case SolverKind::VariationalLog: return run_svrg(problem, VariationalLog{}, o, observer, theta0);
       case SolverKind::Softplus: return run_svrg(problem, Softplus{}, o, observer, theta0);
       case SolverKind::SumExp: return run_svrg(problem, SumExp{}, o, observer, theta0);
       case SolverKind::Erm: return run_svrg(problem, Erm{}, o, observer, theta0);
+      case SolverKind::Prospect:
       case SolverKind::Full: break;
     }
   }
@@ -225,6 +234,8 @@ Result solve(const P& problem, const SolverOptions& options, Observer* observer 
     case SolverKind::Softplus: return run_stochastic(problem, Softplus{}, o, observer, theta0, resume);
     case SolverKind::SumExp: return run_stochastic(problem, SumExp{}, o, observer, theta0, resume);
     case SolverKind::Erm: return run_stochastic(problem, Erm{}, o, observer, theta0, resume);
+    case SolverKind::Prospect:
+      throw InputError("`solver=prospect` carries its own variance reduction; use `variance_reduction=auto`");
     case SolverKind::Full:
       if (resume) throw InputError("`resume` continues stochastic runs, not `solver=full`");
       if (o.optimizer == OptimizerKind::Sinkhorn) {

@@ -65,6 +65,7 @@
 #include "solvers/measure.hpp"
 #include "solvers/options.hpp"
 #include "solvers/result.hpp"
+#include "solvers/vr_common.hpp"
 
 #ifndef LSEKIT_NO_MALLOC
 #ifdef LSEKIT_TEST_NO_MALLOC
@@ -186,8 +187,7 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     }
     if constexpr (kSoftplus) {
       if (o.rho == 0.0) {
-        const double target = 0.02 * std::max(o.tol, 1e-12) * std::max(1.0, std::abs(ms.objective));
-        est.rho = std::clamp(target / (lambda * std::max(ms.kappa, 1.0)), 1e-300, o.rho_max);
+        est.rho = vr::softplus_rho_for_tol(o.tol, ms.objective, lambda, ms.kappa, o.rho_max);
       }
     }
     if constexpr (kShift) {
@@ -234,12 +234,8 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
       Vec wt(pool);
       est.weights(item_scores, Vec::Constant(pool, 1.0 / npool), lambda, kShift ? alpha(0) : 0.0, wt);
       for (Index i = 0; i < pool; ++i) lhat(i) = wt(i) * problem.item_smoothness(i, item_scores(i));
-      const double total = lhat.sum();
-      if (!(total > 0.0) || !std::isfinite(total)) return false;
-      qprob = 0.2 / npool + 0.8 * lhat.array() / total;
-      coef = 1.0 / (npool * qprob.array());
-      lmax = (lhat.array() * coef.array()).maxCoeff();
-      alias = AliasTable(qprob);
+      lmax = vr::importance_sampling(lhat, qprob, coef, alias);
+      if (!std::isfinite(lmax)) return false;
     } else if (precond) {
       if constexpr (DenseHessianProblem<P>) {
         // M = (H~ + delta I)^{-1} (H~ 1 = 0; the SVRG direction is orthogonal to 1, delta
@@ -258,11 +254,9 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
         if (!minv.allFinite()) return false;
         const double cmean = curv.mean();
         if (!(cmean > 0.0) || !std::isfinite(cmean)) return false;
-        const Vec lhat = (static_cast<double>(d - 1) / cmean) * curv.array();
-        qprob = 0.2 / npool + 0.8 * curv.array() / curv.sum();
-        coef = 1.0 / (npool * qprob.array());
-        lmax = std::max((lhat.array() * coef.array()).maxCoeff(), 1.0);  // eta <= 1: Newton
-        alias = AliasTable(qprob);
+        lmax = vr::importance_sampling((static_cast<double>(d - 1) / cmean) * curv, qprob, coef, alias);
+        if (!std::isfinite(lmax)) return false;
+        lmax = std::max(lmax, 1.0);  // eta <= 1: Newton
       }
     } else {
       lmax = 1.0 / lambda;  // OT: eta = eps (1 / (2 L_max) of the semi-dual)

@@ -160,7 +160,12 @@ int cmd_compare(int argc, const char* const* argv) {
   int jobs = 0, seeds = 1;
   bool force = false, quiet = false, no_plots = false;
   std::string all;
-  for (const auto& nv : kSolverNames) all += std::string(all.empty() ? "" : ",") + nv.name;
+  // The default grid: every solver but the Prospect comparator (DRO only; --solvers prospect).
+  std::string names;
+  for (const auto& nv : kSolverNames) {
+    names += std::string(names.empty() ? "" : ",") + nv.name;
+    if (nv.value != SolverKind::Prospect) all += std::string(all.empty() ? "" : ",") + nv.name;
+  }
   po::options_description desc(
       "usage: lsekit compare INPUT.h5 --out COMPARE.h5 [options]\n\n"
       "Runs every solver in --solvers with every step size in --step-sizes and --seeds seeds,\n"
@@ -215,7 +220,7 @@ int cmd_compare(int argc, const char* const* argv) {
   std::vector<SolverKind> kinds;
   for (const auto& s : split(solvers_arg)) {
     auto k = parse_name(kSolverNames, s);
-    if (!k) throw InputError("--solvers: unknown solver '" + s + "' (choose from " + all + ")");
+    if (!k) throw InputError("--solvers: unknown solver '" + s + "' (choose from " + names + ")");
     kinds.push_back(*k);
   }
   if (kinds.empty()) throw InputError("--solvers is empty");
@@ -258,7 +263,9 @@ int cmd_compare(int argc, const char* const* argv) {
         SolverOptions o = base;
         o.solver = k;
         o.optimizer = ok;
+        if (k == SolverKind::Prospect && !given(vm, "variance-reduction")) o.variance_reduction = VarianceReduction::Auto;
         c.variance_reduction = variance_reduction_on(o, c.ot);
+        c.table_vr = table_variance_reduction(o, c.ot);
         ctxs.push_back(c);
       }
     }
@@ -330,6 +337,10 @@ int cmd_compare(int argc, const char* const* argv) {
                       r.opt.rho = rho;
                       r.opt.step = st;
                       r.opt.seed = base.seed + static_cast<std::uint64_t>(sd);
+                      // Prospect is variance-reduced by construction: the grid's implicit
+                      // `none` (for the plain estimators) does not apply to it.
+                      if (k == SolverKind::Prospect && !given(vm, "variance-reduction"))
+                        r.opt.variance_reduction = VarianceReduction::Auto;
                       if (std::string why = r.opt.check(p.num_items(), p.num_groups(), P::kBatchOverGroups);
                           !why.empty())
                         throw InputError(input + ": " + why + " (" + T::kName + ")");
@@ -477,7 +488,7 @@ int cmd_compare(int argc, const char* const* argv) {
           s_optimizer.push_back(name_of(kOptimizerNames, r.opt.optimizer));
           s_schedule.push_back(name_of(kScheduleNames, r.opt.schedule));
           s_vr.push_back(r.opt.solver == SolverKind::Full ? "none"
-                         : variance_reduction_on(r.opt, P::kBatchOverGroups) ? "svrg" : "none");
+                         : name_of(kVarianceReductionNames, r.opt.resolved(P::kBatchOverGroups).variance_reduction));
           s_sampling.push_back(name_of(kSamplingNames, r.opt.sampling));
           s_seed.push_back(static_cast<std::int64_t>(r.opt.seed));
           s_steps.push_back(r.result.steps);

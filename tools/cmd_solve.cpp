@@ -100,6 +100,7 @@ int cmd_solve(int argc, const char* const* argv) {
     ctx.solver = opt.solver;
     ctx.optimizer = opt.optimizer;
     ctx.variance_reduction = variance_reduction_on(opt, ctx.ot);
+    ctx.table_vr = table_variance_reduction(opt, ctx.ot);
     check_applicable(vm, {ctx}, input);
   }
   // --resume continues the run that writes --out: replacing its --out is the point.

@@ -36,7 +36,8 @@ const std::vector<FieldFlag> kFieldFlags = {
     {"sampling", "--sampling"}, {"epochs", "--epochs"}, {"steps", "--steps"}, {"seed", "--seed"},
     {"tol", "--tol"}, {"time_limit", "--time-limit"},
     {"variance_reduction", "--variance-reduction"}, {"eval_points", "--eval-points"},
-    {"blowup", "--blowup"}, {"checkpoint_every", "--checkpoint-every"}, {"gtol", "--gtol"},
+    {"vr_step", "--vr-step"}, {"blowup", "--blowup"}, {"checkpoint_every", "--checkpoint-every"},
+    {"gtol", "--gtol"},
     {"max_iter", "--max-iter"}, {"lbfgs_memory", "--lbfgs-memory"},
     // ProblemOptions (tasks/task.hpp) and solve()'s resume state
     {"lambda", "--lambda"}, {"epsilon", "--epsilon"}, {"l2", "--l2"}, {"init", "--init"},
@@ -151,6 +152,8 @@ void add_solver_options(po::options_description& d, SolverArgs& a) {
        "budget in seconds of solver time (0 = none)")
       ("variance-reduction", po::value(&a.variance_reduction)->default_value(a.variance_reduction),
        ("variance reduction:" + help_list(kVarianceReductionNames)).c_str())
+      ("vr-step", po::value(&o.vr_step)->default_value(def.vr_step, text(def.vr_step)),
+       "saga and prospect: a fixed step size instead of the safeguarded data-derived one (0 = data-derived)")
       ("eval-points", po::value(&o.eval_points)->default_value(def.eval_points),
        "exact evaluations (trace rows) along a stochastic run")
       ("blowup", po::value(&o.blowup)->default_value(def.blowup, text(def.blowup)),
@@ -341,6 +344,11 @@ bool variance_reduction_on(const SolverOptions& o, bool batch_over_groups) {
   return o.variance_reduced(batch_over_groups);
 }
 
+bool table_variance_reduction(const SolverOptions& o, bool batch_over_groups) {
+  return o.variance_reduced(batch_over_groups) &&
+         o.resolved(batch_over_groups).variance_reduction == VarianceReduction::Saga;
+}
+
 namespace {
 
 struct Applicability {
@@ -418,6 +426,8 @@ const std::vector<Applicability>& applicability_table() {
        "gradient clipping applies to the stochastic solvers",
        "SVRG safeguards its own step (pass `variance_reduction=none` to use `clip`)"},
       {"variance_reduction", stochastic, "full uses exact gradients (nothing to reduce)"},
+      {"vr_step", [](const ApplyContext& c) { return c.table_vr; },
+       "it is the fixed step of `variance_reduction=saga` and `solver=prospect`"},
       {"eval_points", [](const ApplyContext& c) { return stochastic(c) && !c.variance_reduction; },
        "full records every iteration", "SVRG records one trace row per accepted snapshot"},
       {"gtol", full_quasi_newton, "it is the L-BFGS/Sinkhorn tolerance of `solver=full`; use `tol`"},
@@ -434,7 +444,8 @@ std::string describe(const ApplyContext& c) {
   s += std::string(", `solver=") + name_of(kSolverNames, c.solver) + "`";
   if (c.solver == SolverKind::Full || !c.variance_reduction)
     s += std::string(" `optimizer=") + name_of(kOptimizerNames, c.optimizer) + "`";
-  if (c.variance_reduction) s += " with SVRG";
+  if (c.variance_reduction)
+    s += c.table_vr ? (c.solver == SolverKind::Prospect ? "" : " with SAGA") : " with SVRG";
   return s;
 }
 

@@ -93,12 +93,15 @@ struct ApplyContext {
   SolverKind solver = SolverKind::Softplus;
   OptimizerKind optimizer = OptimizerKind::Adam;
   bool variance_reduction = false;  // the run uses SVRG (own data-derived step)
+  bool table_vr = false;            // ... SAGA or Prospect (their fixed step: --vr-step)
 };
 /// The problem kind of INPUT from its root `format`/`task` attributes (no data read).
 ApplyContext problem_context(const std::string& input);
 /// True when `o` runs variance-reduced steps; the solvers' uses_variance_reduction() once
 /// it exists (solvers/options.hpp), until then svrg when asked for explicitly.
 bool variance_reduction_on(const SolverOptions& o, bool batch_over_groups);
+/// True when `o` runs SAGA or Prospect (a table of per-sample derivatives).
+bool table_variance_reduction(const SolverOptions& o, bool batch_over_groups);
 /// Throws InputError (exit 2) for the first option given explicitly (not defaulted) that has
 /// no effect on any of `runs` (one table: option field -> predicate -> reason, in the
 /// library's wording: the caller prints it through cli_wording). `input` names the file.

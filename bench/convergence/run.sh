@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Convergence study (issue 14 item 4): relative suboptimality (F - F*)/max(1,|F*|) against
 # passes and wall time for SVRG (default) softplus and variational-log, the same estimators
-# without variance reduction (fixed budget), L-BFGS and, on OT, Sinkhorn.
+# without variance reduction (fixed budget), L-BFGS, on DRO SAGA (softplus, variational-log)
+# and the Prospect comparator, and on OT Sinkhorn.
 #
 # usage: bench/convergence/run.sh [LSEKIT] [WORKDIR]
 #   LSEKIT   path to the lsekit binary (default build/tools/lsekit)
@@ -67,7 +68,12 @@ for row in "${instances[@]}"; do
     run vlog_svrg     --solver variational-log
     run softplus_none --solver softplus --variance-reduction none --tol 0 --epochs "$ep"
     run vlog_none     --solver variational-log --variance-reduction none --tol 0 --epochs "$ep"
-    case $tag in ot*) run sinkhorn --solver full --optimizer sinkhorn ;; esac
+    case $tag in
+      ot*) run sinkhorn --solver full --optimizer sinkhorn ;;
+      *) run softplus_saga --solver softplus --variance-reduction saga
+         run vlog_saga     --solver variational-log --variance-reduction saga
+         run prospect      --solver prospect ;;  # SAGA and Prospect: DRO only (O(nK) tables)
+    esac
   done
 done
 sed "s|$B|lsekit|; s|$W/||g" "$jobs" > "$cmds"

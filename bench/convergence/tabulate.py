@@ -13,6 +13,9 @@ import matplotlib.pyplot as plt
 SOLVERS = [  # key, label, colour
     ("softplus_svrg", "softplus (SVRG, default)", "tab:blue"),
     ("vlog_svrg", "variational-log (SVRG, default)", "tab:orange"),
+    ("softplus_saga", "softplus (SAGA)", "tab:purple"),
+    ("vlog_saga", "variational-log (SAGA)", "tab:brown"),
+    ("prospect", "Prospect (Mehta et al. 2024)", "tab:olive"),
     ("softplus_none", "softplus (no VR, Adam)", "tab:cyan"),
     ("vlog_none", "variational-log (no VR, Adam)", "tab:red"),
     ("lbfgs", "L-BFGS (--solver full)", "black"),
@@ -83,7 +86,7 @@ def main():
 
     results = {}  # tag -> seed -> solver -> run
     for p in glob.glob(os.path.join(a.runs, "*.h5")):
-        m = re.match(r"(.+)_s(\d+)_(fstar|lbfgs|softplus_svrg|vlog_svrg|softplus_none|vlog_none|sinkhorn)\.h5$",
+        m = re.match(r"(.+)_s(\d+)_(fstar|lbfgs|softplus_svrg|vlog_svrg|softplus_saga|vlog_saga|prospect|softplus_none|vlog_none|sinkhorn)\.h5$",
                      os.path.basename(p))
         if not m:
             continue
@@ -103,8 +106,9 @@ def main():
              "Reproduce: `bench/convergence/run.sh build/tools/lsekit` (env `SEEDS`, `FM_SEEDS`, `JOBS`).", ""]
 
     summary = ["| instance | target (passes) | softplus SVRG passes / s | variational-log SVRG passes / s "
+               "| variational-log SAGA passes / s | Prospect passes / s "
                "| L-BFGS passes / s | Sinkhorn passes / s |",
-               "|---|---:|---:|---:|---:|---:|"]
+               "|---|---:|---:|---:|---:|---:|---:|---:|"]
     detail = []
     for tag, title, target in INSTANCES:
         seeds = results.get(tag, {})
@@ -144,7 +148,8 @@ def main():
             srow[key] = f"{fmt(med(p6))} / {fmt_s(med(t6))}"
         detail.append("")
         summary.append(f"| {title} | {target} | {srow.get('softplus_svrg', '—')} | "
-                       f"{srow.get('vlog_svrg', '—')} | {srow.get('lbfgs', '—')} | "
+                       f"{srow.get('vlog_svrg', '—')} | {srow.get('vlog_saga', 'n/a')} | "
+                       f"{srow.get('prospect', 'n/a')} | {srow.get('lbfgs', '—')} | "
                        f"{srow.get('sinkhorn', 'n/a')} |")
         for k, xl in ((0, "passes"), (1, "wall time of the solver [s]")):
             ax[k].set_yscale("log"); ax[k].axhline(1e-6, color="grey", ls=":", lw=1)

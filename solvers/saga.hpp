@@ -1,0 +1,415 @@
+// Table-based variance reduction for one-group KL-DRO (regression, classification):
+//  * SAGA on the shift objective (--variance-reduction saga; Defazio, Bach, Lacoste-Julien,
+//    NeurIPS 2014), beside SVRG (solvers/svrg.hpp);
+//  * Prospect (--solver prospect; Mehta, Roulet, Pillutla, Harchaoui, "Distributionally
+//    Robust Optimization with Bias and Variance Reduction", ICLR 2024) for the KL penalty.
+//
+// Both keep, for the n training samples, a table of per-sample derivatives D_j in R^K (the
+// problem's ItemDerivativeProblem interface: l_j depends on theta through z_j in R^K and
+// grad l_j = a_j (x) x~_j; regression K = 1, classification K = classes), so the table holds
+// n K numbers, never n x dim, plus the table mean g = (1/n) sum_j D_j (x) x~_j in R^dim.
+// A step draws i (SAGA: by importance, q_i; Prospect: uniformly, as in the paper) and moves
+//   theta <- theta - eta v,   v = g + grad R(theta) + (w_i a_i(theta) - D_i) (x) x~_i / (n q_i),
+// then stores D_i <- w_i a_i(theta) and updates g. The weight w_i is where the two differ:
+//  * SAGA: the estimator's weight at the current loss with the shift fixed between epochs,
+//    w_i = e^{(l_i(theta) - alpha)/lambda} (variational-log), 1/(rho + e^{(alpha - l_i)/lambda})
+//    (softplus), e^{l_i/lambda} (sumexp) or 1 (erm): SAGA on the finite sum of those terms.
+//    At every accepted epoch alpha moves to its exact optimum at the new iterate (as SVRG's
+//    snapshot: lambda log mean e^{l/lambda}, softplus its own optimum). Variational-log's
+//    weights then scale by one factor e^{(alpha_old - alpha_new)/lambda}, applied to the
+//    whole table and g, so the table stays exact; softplus's entries stay as stored until
+//    their sample is drawn again (SAGA stays unbiased with any table; the shift moves less
+//    and less as the iterate converges).
+//  * Prospect: the KL-penalized weights over the LOSS TABLE l (the last loss seen of every
+//    sample), q = argmax_{q in simplex} <q, l> - lambda KL(q || 1/n) = softmax(l/lambda),
+//    so n q_i = e^{(l_i - A)/lambda} with A = lambda log mean e^{l/lambda} of the table,
+//    at the table's value of l_i before it is replaced by l_i(theta) (the paper's order).
+//    The paper recomputes the weights over the whole table at every step; for the KL penalty
+//    the sum S = sum_j e^{(l_j - c)/lambda} is all that changes, by two terms, so it is kept
+//    incrementally and recomputed exactly (O(n)) every n updates, whenever the removed term
+//    was more than half of S (cancellation) and whenever a loss exceeds the reference c by
+//    30 lambda (overflow): the weights are the exact ones of the table up to rounding.
+//    Prospect's v is then unbiased for the gradient of sum_i q_i l_i + R at the table's q,
+//    its bias vanishing as the table converges (linear convergence to the exact optimum).
+// Tables start with one pass at theta0 (counted in passes; every D_j at theta0).
+//
+// Epochs, measures, step (the lsekit protocol, as SVRG): every 2n/|B| steps the iterate is
+// measured exactly (solvers/measure.hpp: F, grad F, the certificate on the schedule of
+// vr_common.hpp); the run stops when the criterion is <= tol. The step is
+// eta = s / max_i L_i/(n q_i) with L_i = w_i c_i the weighted per-sample curvature bound
+// (problem.item_smoothness, c_i) at the measured iterate -- for Prospect w_i = n q_i of the
+// measured losses, q uniform and c_i the loss's own curvature (item_smoothness at score 0:
+// the table's weights are fixed within a step, so the tilt term a^2/lambda, which bounds
+// the curvature of the weights' dependence on theta, does not enter; with it the step was
+// ~60x too small where the weights are concentrated) -- and s = 1/3 to start (SAGA's 1/(3L)), adapted by the
+// safeguard: an epoch whose exact F rose above the last accepted one (or in which a value
+// stopped being finite) is rejected: theta returns to the last accepted iterate, the tables
+// are rebuilt there (one pass) and s halves; an accepted epoch raises s by 10%. The
+// returned iterate is always the last accepted (lowest measured) one. With
+// SolverOptions::vr_step > 0 the step is that constant instead (the paper tunes it on a
+// grid): no epoch is rejected, the run stops as diverged when F is non-finite or above
+// F0 + blowup (1 + |F0|), and the iterate returned is the best measured.
+// Work: the table pass, every measure (and certificate) and one per-sample gradient per
+// sampled item per step count in passes. The inner loop allocates nothing; it runs on the
+// calling thread (the measures use the exact evaluator, whose result does not depend on the
+// thread count), so a run is a function of the seed alone.
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "core/alias_table.hpp"
+#include "core/errors.hpp"
+#include "core/exact_evaluator.hpp"
+#include "core/rng.hpp"
+#include "solvers/estimators.hpp"
+#include "solvers/measure.hpp"
+#include "solvers/options.hpp"
+#include "solvers/result.hpp"
+#include "solvers/svrg.hpp"  // SmoothnessProblem, LSEKIT_NO_MALLOC
+#include "solvers/vr_common.hpp"
+
+namespace lsekit {
+
+enum class TableRule { Saga, Prospect };
+
+template <class P>
+concept TableProblem = ItemDerivativeProblem<P> && SmoothnessProblem<P> && !P::kBatchOverGroups;
+
+template <TableProblem P, class Est, TableRule kRule>
+Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* observer = nullptr,
+                 const Vec* theta0 = nullptr) {
+  using Clock = std::chrono::steady_clock;
+  constexpr bool kProspect = kRule == TableRule::Prospect;
+  constexpr bool kShift = !kProspect && Est::kHasShift;
+  constexpr bool kSoftplus = !kProspect && std::is_same_v<Est, Softplus>;
+  constexpr bool kRescale = !kProspect && std::is_same_v<Est, VariationalLog>;
+  const Index d = problem.dim(), n = problem.num_items(), kd = problem.derivative_dim();
+  const double lambda = problem.temperature(), nd = static_cast<double>(n);
+  const Index bsz = std::clamp<Index>(o.batch > 0 ? o.batch : 1, 1, n);
+  const long inner = std::max<long>(1, 2 * n / bsz);
+  const double budget_passes = o.epochs > 0.0 ? o.epochs : 1000.0;
+  const long budget_steps = o.steps > 0 ? o.steps : -1;
+  const bool fixed_step = o.vr_step > 0.0;
+  const IndexSet group0 = IndexSet::range(0, 1);
+
+  // ---- setup (every allocation of the run) ----------------------------------
+  Rng rng(o.seed);
+  ExactEvaluator<P> ev(problem);
+  Vec theta = theta0 ? *theta0 : problem.initial_point();
+  Vec snap = theta, g_meas(d), g_snap(d), v(d), gbar(d);
+  Vec lse, scores, lse_t, scores_t;
+  Mat dtab(kd, n);  // D_j
+  Vec ltab(n);      // Prospect: the loss table
+  Vec dold(kd);
+  Vec qprob = Vec::Constant(n, 1.0 / nd), coef = Vec::Ones(n);
+  AliasTable alias;
+  double alpha = 0.0;  // SAGA: the shift of the weights
+  double lref = 0.0, ssum = 1.0;  // Prospect: S = sum_j e^{(l_j - lref)/lambda}
+  long since_exact = 0;
+  const Index blk = std::min<Index>(n, 256);
+  auto wsb = problem.make_workspace(1, blk);
+  Mat sb(blk, 1), wb(blk, 1), ab(kd, blk);
+  const Vec qb = Vec::Constant(blk, 1.0 / static_cast<double>(blk));
+  std::vector<Index> idx(bsz);
+  auto ws = problem.make_workspace(1, bsz);
+  Mat s(bsz, 1), w(bsz, 1), anew(kd, bsz), cdir(kd, bsz), cupd(kd, bsz);
+  const Vec qs = Vec::Constant(bsz, 1.0 / static_cast<double>(bsz));
+  Vec wu(bsz);
+  if constexpr (kSoftplus) est.rho = o.rho > 0.0 ? o.rho : o.rho_max;
+
+  Result res;
+  res.solver = kProspect ? "prospect" : Est::kName;
+  res.tol = o.tol;
+  double passes = 0.0, solver_time = 0.0, step_base = 1.0;
+  long steps_done = 0, epochs_done = 0;
+  vr::StepSafeguard guard;
+  guard.scale = o.svrg_initial_scale / 3.0;
+  CertificateGate cert{o.tol, certificate_cost(problem)};
+  auto elapsed_since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
+
+  // Prospect: S and its reference from the whole table.
+  auto table_lse = [&]() {
+    lref = ltab.maxCoeff();
+    ssum = ((ltab.array() - lref) / lambda).exp().sum();
+    since_exact = 0;
+  };
+  auto prospect_update = [&](Index i, double lnew) {
+    const double lold = ltab(i);
+    ltab(i) = lnew;
+    if (!(lnew - lref <= 30.0 * lambda) || ++since_exact >= n) return table_lse();
+    const double eold = std::exp((lold - lref) / lambda), enew = std::exp((lnew - lref) / lambda);
+    const double snew = ssum - eold + enew;
+    if (eold > 0.5 * ssum || !(snew > 0.0) || !std::isfinite(snew)) return table_lse();
+    ssum = snew;
+  };
+  // The shift (SAGA) and the sampling and step scale from an exact measure's scores/LSE.
+  auto set_shift = [&](const Measure& ms, const Vec& lse_m, const Vec& scores_m) {
+    if constexpr (kSoftplus) {
+      if (o.rho == 0.0)
+        est.rho = vr::softplus_rho_for_tol(o.tol, ms.objective, lambda, ms.kappa, o.rho_max);
+    }
+    if constexpr (kShift) {
+      double a = lse_m(0);
+      if constexpr (kSoftplus) {
+        if (est.rho >= 1e-12) {
+          const double b = softplus_relaxation(scores_m, Vec::Constant(n, 1.0 / nd), lambda, est.rho).alpha;
+          if (std::isfinite(b)) a = b;
+        }
+      }
+      return a;
+    }
+    return 0.0;
+  };
+  auto set_sampling = [&](const Vec& lse_m, const Vec& scores_m) {
+    Vec wt(n), lhat(n);
+    if constexpr (kProspect) wt = ((scores_m.array() - lse_m(0)) / lambda).exp();
+    else est.weights(scores_m, Vec::Constant(n, 1.0 / nd), lambda, alpha, wt);
+    // Prospect's weights are the table's, fixed within a step: the curvature of a step's term
+    // n q_i l_i is that of the loss alone (item_smoothness at score 0: no tilt term); the
+    // weights' own dependence on theta acts through the table, at the pace of its updates.
+    for (Index i = 0; i < n; ++i)
+      lhat(i) = wt(i) * problem.item_smoothness(i, kProspect ? 0.0 : scores_m(i));
+    double lmax = std::nan("");
+    if constexpr (kProspect) {
+      const double mx = lhat.maxCoeff();
+      if (mx > 0.0 && std::isfinite(mx)) lmax = mx;
+    } else {
+      lmax = vr::importance_sampling(lhat, qprob, coef, alias);
+    }
+    if (!std::isfinite(lmax)) return false;
+    step_base = 1.0 / lmax;
+    return true;
+  };
+  // Tables at theta: D_j = w_j a_j with the weights of the measure whose LSE is `shift0`
+  // (Prospect: n q_j = e^{(l_j - L(theta))/lambda}; SAGA: the estimator at alpha), g, and the
+  // loss table. One pass.
+  auto init_table = [&](const Vec& at, double shift0) {
+    gbar.setZero();
+    for (Index i0 = 0; i0 < n; i0 += blk) {
+      const Index in = std::min(blk, n - i0);
+      const IndexSet items = IndexSet::range(i0, in);
+      auto sv = sb.topRows(in);
+      auto wv = wb.topRows(in);
+      auto av = ab.leftCols(in);
+      problem.scores(at, group0, items, wsb, sv);
+      problem.item_derivatives(items, wsb, av);
+      if constexpr (kProspect) wv = ((sv.array() - shift0) / lambda).exp().matrix();
+      else est.weights(sv.col(0), qb.head(in), lambda, alpha, wv.col(0));
+      ltab.segment(i0, in) = sv.col(0);
+      for (Index j = 0; j < in; ++j) {
+        dtab.col(i0 + j) = wv(j, 0) * av.col(j);
+        av.col(j) = dtab.col(i0 + j) / nd;
+      }
+      problem.add_item_gradient(items, wsb, av, gbar);
+    }
+    passes += 1.0;
+    if constexpr (kProspect) table_lse();
+    return dtab.allFinite() && gbar.allFinite();
+  };
+
+  Measure cur = vr::measure_epoch(problem, ev, snap, g_snap, passes, cert, &lse, &scores);
+  bool stop = false;
+  if (!std::isfinite(cur.objective)) {
+    res.status = Status::Diverged;
+    res.message = "the exact objective is not finite at the start point";
+    stop = true;
+  } else {
+    alpha = set_shift(cur, lse, scores);
+    if (!set_sampling(lse, scores) || !init_table(snap, kProspect ? lse(0) : alpha)) {
+      res.status = Status::Diverged;
+      res.message = "non-finite per-sample weights or derivatives at the start point";
+      stop = true;
+    }
+  }
+  const double f0 = cur.objective;
+  // Fixed step: the best measured iterate (with the safeguard it is always `snap`).
+  Measure best = cur;
+  Vec theta_best = snap, g_best = g_snap;
+  auto rho_now = [&]() {
+    if constexpr (kSoftplus) return est.rho;
+    return 0.0;
+  };
+  auto record = [&](const Measure& m) {
+    const TracePoint tp = vr::trace_row(m, steps_done, passes, solver_time,
+                                        fixed_step ? o.vr_step : guard.scale * step_base, rho_now());
+    res.trace.push_back(tp);
+    return !observer || observer->on_trace(tp, theta, 0) == Action::Continue;
+  };
+  if (!stop && !record(cur)) {
+    res.status = Status::Interrupted;
+    stop = true;
+  }
+
+  while (!stop) {
+    if (o.tol > 0.0 && cur.criterion <= o.tol) {
+      res.status = Status::Converged;
+      best = cur, theta_best = snap, g_best = g_snap;  // the iterate that met the tolerance
+      break;
+    }
+    if (passes >= budget_passes || (budget_steps >= 0 && steps_done >= budget_steps)) {
+      res.message = "budget exhausted";
+      break;
+    }
+    if (o.time_limit > 0.0 && solver_time >= o.time_limit) {
+      res.message = "time limit reached";
+      break;
+    }
+    const auto t0 = Clock::now();
+    const double eta = fixed_step ? o.vr_step : guard.scale * step_base;
+    const double inv_b = 1.0 / static_cast<double>(bsz);
+    bool finite = true;
+    LSEKIT_NO_MALLOC(true);
+    for (long t = 0; t < inner; ++t) {
+      for (Index b = 0; b < bsz; ++b)
+        idx[b] = kProspect ? static_cast<Index>(rng.below(static_cast<std::uint64_t>(n))) : alias.sample(rng);
+      const IndexSet itm = IndexSet::list(idx.data(), bsz);
+      problem.scores(theta, group0, itm, ws, s);
+      problem.item_derivatives(itm, ws, anew);
+      if constexpr (kProspect) {
+        const double scale_w = nd / ssum;
+        for (Index b = 0; b < bsz; ++b) wu(b) = std::exp((ltab(idx[b]) - lref) / lambda) * scale_w;
+      } else {
+        est.weights(s.col(0), qs, lambda, alpha, w.col(0));
+        wu = w.col(0);
+      }
+      for (Index b = 0; b < bsz; ++b) {
+        const Index i = idx[b];
+        cdir.col(b) = (coef(i) * inv_b) * (wu(b) * anew.col(b) - dtab.col(i));
+      }
+      if (!cdir.allFinite()) {
+        finite = false;
+        break;
+      }
+      v = gbar;
+      problem.regularizer(theta, &v);
+      problem.add_item_gradient(itm, ws, cdir, v);
+      theta.noalias() -= eta * v;
+      // Tables: in draw order, so that a sample drawn twice ends with its last entry and g
+      // with exactly the table's mean.
+      for (Index b = 0; b < bsz; ++b) {
+        const Index i = idx[b];
+        dold = dtab.col(i);
+        dtab.col(i) = wu(b) * anew.col(b);
+        cupd.col(b) = (dtab.col(i) - dold) / nd;
+        if constexpr (kProspect) prospect_update(i, s(b, 0));
+      }
+      problem.add_item_gradient(itm, ws, cupd, gbar);
+      ++steps_done;
+      passes += static_cast<double>(bsz) / nd;
+      if ((steps_done & 63) == 0 && observer && observer->interrupted()) {
+        res.status = Status::Interrupted;
+        stop = true;
+        break;
+      }
+      if (budget_steps >= 0 && steps_done >= budget_steps) break;
+    }
+    LSEKIT_NO_MALLOC(false);
+    if (stop) {
+      solver_time += elapsed_since(t0);
+      break;
+    }
+    finite = finite && theta.allFinite() && gbar.allFinite();
+    ++epochs_done;
+    Measure trial;
+    if (finite)
+      trial = vr::measure_epoch(problem, ev, theta, g_meas, passes, cert, &lse_t, &scores_t);
+    finite = finite && std::isfinite(trial.objective);
+    if (fixed_step) {
+      if (!finite || trial.objective > f0 + o.blowup * (1.0 + std::abs(f0))) {
+        solver_time += elapsed_since(t0);
+        res.status = Status::Diverged;
+        res.message = std::string(finite ? "the exact objective rose above its start by more than `blowup`"
+                                         : "a non-finite value appeared") +
+                      " in epoch " + std::to_string(epochs_done) + " with the fixed step `vr_step=" +
+                      sci(o.vr_step) + "`; returned the best measured iterate";
+        break;
+      }
+    } else if (!finite || trial.objective > cur.objective) {
+      // Safeguard: back to the last accepted iterate, tables rebuilt there, half the step.
+      guard.reject();
+      theta = snap;
+      const bool rebuilt = init_table(snap, kProspect ? lse(0) : alpha);
+      solver_time += elapsed_since(t0);
+      if (!rebuilt) {
+        res.status = Status::Diverged;
+        res.message = "non-finite per-sample weights or derivatives at the last accepted iterate";
+        break;
+      }
+      continue;
+    }
+    // Accepted: the new shift (variational-log: the table rescaled with it), sampling, step.
+    const double a_new = set_shift(trial, lse_t, scores_t);
+    if constexpr (kRescale) {
+      const double r = std::exp((alpha - a_new) / lambda);
+      dtab *= r;
+      gbar *= r;
+    }
+    alpha = a_new;
+    if (!set_sampling(lse_t, scores_t)) {
+      solver_time += elapsed_since(t0);
+      res.status = Status::Diverged;
+      res.message = "the per-sample curvature bounds are not finite at the measured iterate";
+      break;
+    }
+    std::swap(lse, lse_t);
+    std::swap(scores, scores_t);
+    cur = trial;
+    snap = theta;
+    std::swap(g_snap, g_meas);
+    if (!fixed_step || cur.objective < best.objective) best = cur, theta_best = snap, g_best = g_snap;
+    if (!fixed_step) guard.accept();
+    solver_time += elapsed_since(t0);
+    if (!record(cur)) {
+      res.status = Status::Interrupted;
+      break;
+    }
+  }
+
+  vr::certify_final(problem, theta_best, best, g_best, passes);
+  res.steps = steps_done;
+  res.epochs = passes;
+  res.passes = passes;
+  res.time_s = solver_time;
+  res.theta = theta_best;
+  fill_result(res, best);
+  res.estimate = best.objective;
+  if constexpr (kShift) res.alpha = Vec::Constant(1, alpha);
+  if constexpr (kSoftplus) res.rho = est.rho;
+  finish_status(res, o, f0, "`epochs` (passes)");
+  res.message += guard.note(epochs_done);
+  return res;
+}
+
+/// SAGA (--variance-reduction saga) or Prospect (--solver prospect) for the options' solver.
+template <LseProblem P>
+Result solve_table(const P& problem, const SolverOptions& o, Observer* observer = nullptr,
+                   const Vec* theta0 = nullptr) {
+  if constexpr (TableProblem<P>) {
+    switch (o.solver) {
+      case SolverKind::Prospect:
+        return run_table<P, VariationalLog, TableRule::Prospect>(problem, VariationalLog{}, o, observer, theta0);
+      case SolverKind::VariationalLog:
+        return run_table<P, VariationalLog, TableRule::Saga>(problem, VariationalLog{}, o, observer, theta0);
+      case SolverKind::Softplus:
+        return run_table<P, Softplus, TableRule::Saga>(problem, Softplus{}, o, observer, theta0);
+      case SolverKind::SumExp: return run_table<P, SumExp, TableRule::Saga>(problem, SumExp{}, o, observer, theta0);
+      case SolverKind::Erm: return run_table<P, Erm, TableRule::Saga>(problem, Erm{}, o, observer, theta0);
+      case SolverKind::BiasedSoftmax:
+      case SolverKind::Full: break;
+    }
+    throw InputError("`variance_reduction=saga` needs an estimator unbiased for a finite sum "
+                     "(variational-log, softplus, sumexp or erm)");
+  } else {
+    throw InputError("`variance_reduction=saga` and `solver=prospect` keep a table of per-sample "
+                     "derivatives, which this problem does not provide (entropic OT would need n x m "
+                     "entries); use `variance_reduction=svrg`");
+  }
+}
+
+}  // namespace lsekit

@@ -1,0 +1,114 @@
+// Parts shared by lsekit's variance-reduced solvers (SVRG in solvers/svrg.hpp, SAGA and
+// Prospect in solvers/saga.hpp):
+//  * measure_epoch(): the exact measure of an epoch's iterate, with the certificate when the
+//    gate of solvers/measure.hpp says it is due;
+//  * certify_final(): the returned iterate's certificate when its epoch skipped it;
+//  * importance_sampling(): q_i = 0.2/N + 0.8 L_i / sum L from per-sample curvature bounds
+//    L_i, the coefficients 1/(N q_i) and the step's curvature scale max_i L_i / (N q_i);
+//  * softplus_rho_for_tol(): rho such that softplus's relaxation bias lambda rho kappa / 2
+//    stays two orders below the tolerance;
+//  * StepSafeguard: the multiple s of the data-derived step, halved when an epoch is rejected
+//    (its exact F rose or a value stopped being finite) and raised by 10% when accepted.
+// Nothing here allocates after construction except importance_sampling()'s alias table.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "core/alias_table.hpp"
+#include "core/exact_evaluator.hpp"
+#include "core/numerics.hpp"
+#include "solvers/measure.hpp"
+#include "solvers/result.hpp"
+
+namespace lsekit::vr {
+
+/// The exact measure at theta (F, grad F into `grad`, the group LSEs and item scores when asked)
+/// and, when the gate says so, the certificate; every pass is added to `passes`. The
+/// criterion is NaN at an uncertified measure of a certified problem (not measured there).
+template <LseProblem P>
+Measure measure_epoch(const P& problem, ExactEvaluator<P>& ev, ConstVecRef theta, Vec& grad,
+                      double& passes, CertificateGate& gate, Vec* group_lse = nullptr,
+                      Vec* item_scores = nullptr) {
+  Measure ms = measure(problem, ev, theta, grad, &passes, false, group_lse, item_scores);
+  if (!std::isfinite(ms.objective)) return ms;
+  if constexpr (CertifiedProblem<P>) {
+    if (gate.due(passes, ms.objective, ms.grad_norm)) {
+      ms.gap_bound = problem.gap_bound(theta, ms.objective, grad);
+      passes += problem.certificate_passes();
+      gate.mark(passes, ms.grad_norm, ms.gap_bound);
+    }
+    ms.certified = std::isfinite(ms.gap_bound);
+    ms.criterion = ms.certified ? criterion_of(ms.objective, ms.grad_norm, ms.gap_bound) : std::nan("");
+  }
+  return ms;
+}
+
+/// The certificate of the returned iterate when its measure skipped it (`grad` = grad F there).
+template <LseProblem P>
+void certify_final(const P& problem, ConstVecRef theta, Measure& m, ConstVecRef grad, double& passes) {
+  if constexpr (CertifiedProblem<P>) {
+    if (!m.certified && std::isfinite(m.objective)) {
+      m.gap_bound = problem.gap_bound(theta, m.objective, grad);
+      passes += problem.certificate_passes();
+      m.certified = std::isfinite(m.gap_bound);
+      m.criterion = criterion_of(m.objective, m.grad_norm, m.gap_bound);
+    }
+  }
+}
+
+/// Importance sampling over N terms with curvature bounds lhat (>= 0): qprob = 0.2/N +
+/// 0.8 lhat/sum, coef = 1/(N qprob), alias table of qprob. Returns max_i lhat_i coef_i, the
+/// curvature of the sampled direction (the step is s / that), or NaN when sum lhat is not a
+/// positive finite number (nothing is changed then).
+inline double importance_sampling(const Vec& lhat, Vec& qprob, Vec& coef, AliasTable& alias) {
+  const double total = lhat.sum(), n = static_cast<double>(lhat.size());
+  if (!(total > 0.0) || !std::isfinite(total)) return std::nan("");
+  qprob = 0.2 / n + 0.8 * lhat.array() / total;
+  coef = 1.0 / (n * qprob.array());
+  alias = AliasTable(qprob);
+  return (lhat.array() * coef.array()).maxCoeff();
+}
+
+/// Softplus rho that keeps the relaxation bias lambda rho kappa / 2 two orders below the
+/// tolerance at an iterate with exact F = f and kappa.
+inline double softplus_rho_for_tol(double tol, double f, double lambda, double kappa, double rho_max) {
+  const double target = 0.02 * std::max(tol, 1e-12) * std::max(1.0, std::abs(f));
+  return std::clamp(target / (lambda * std::max(kappa, 1.0)), 1e-300, rho_max);
+}
+
+/// The multiple of the data-derived step: starts at `initial`, x0.5 per rejected epoch, x1.1
+/// per accepted one. With a fixed step (`fixed` > 0) it stays 1 and the step is `fixed`.
+struct StepSafeguard {
+  double scale = 1.0;
+  long rejected = 0;
+  void accept() { scale *= 1.1; }
+  void reject() {
+    scale *= 0.5;
+    ++rejected;
+  }
+  /// "; 2 of 31 epochs rejected by the safeguard (step halved)", or "".
+  std::string note(long epochs) const {
+    if (rejected == 0) return {};
+    return "; " + std::to_string(rejected) + " of " + std::to_string(epochs) +
+           " epochs rejected by the safeguard (step halved)";
+  }
+};
+
+/// A trace row of a variance-reduced solver: the measure of its current iterate.
+inline TracePoint trace_row(const Measure& m, long steps, double passes, double time_s,
+                            double step_size, double rho) {
+  TracePoint tp;
+  tp.step = steps;
+  tp.epoch = passes;
+  fill_row(tp, m);
+  tp.passes = passes;
+  tp.time_s = time_s;
+  tp.estimate = m.objective;
+  tp.step_size = step_size;
+  tp.rho = rho;
+  return tp;
+}
+
+}  // namespace lsekit::vr
