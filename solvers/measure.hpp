@@ -69,21 +69,38 @@ double certificate_cost(const P& p) {
   else return 0.0;
 }
 
-/// When a solver computes the certificate, which costs `cost` passes of its own: never before
-/// `cost` passes of work since the start or the last one (so certificates never take more than
-/// about half the work); then at the first check; when it may now be below the tolerance -- the last bound scaled by the square of the
-/// decrease of |grad F| since (the certificates are second order near the optimum); and every
-/// 10 `cost` passes. Never with tol = 0 (fixed budget:
-/// the solvers certify the returned iterate only).
+/// When a solver computes the certificate, which costs `cost` passes of its own. Called once
+/// per measured iterate (F = f, |grad F| = gnorm, `work` passes done so far). Never before `cost`
+/// passes of work since the start or the last certificate (so certificates never take more
+/// than about half the work); then at the first check, every 10 `cost` passes, and whenever
+/// the certificate may now be below the tolerance by either prediction:
+///  * the last bound scaled by the squared decrease of |grad F| since (the certificates are
+///    second order near the optimum);
+///  * the remaining decrease of a linearly converging F: with the last two decreases d1, d2
+///    of F and rho = d2 / d1 < 1, F - F* is about d2 rho / (1 - rho).
+/// Never with tol = 0 (fixed budget: the solvers certify the returned iterate only). The
+/// certificate itself is rigorous; the gate only decides when it is worth its passes.
 struct CertificateGate {
   double tol = 0.0, cost = 1.0;
   double last_bound = num::kInf, last_grad = num::kInf, last_work = 0.0;
-  bool due(double work, double f, double gnorm) const {
+  double f_last = std::nan(""), drop_last = std::nan("");
+  bool due(double work, double f, double gnorm) {
+    double remaining = num::kInf;  // predicted F - F* from the decreases of F
+    if (std::isfinite(f_last) && std::isfinite(f)) {
+      const double drop = f_last - f;
+      if (drop > 0.0 && drop_last > 0.0 && drop < drop_last) {
+        const double rho = drop / drop_last;
+        remaining = drop * rho / (1.0 - rho);
+      }
+      drop_last = drop;
+    }
+    f_last = f;
     const double since = work - last_work;
     if (!(tol > 0.0) || since < cost) return false;
     if (!std::isfinite(last_bound) || since >= 10.0 * cost) return true;
     const double r = gnorm / std::max(last_grad, 1e-300);
-    return last_bound * r * r <= tol * std::max(1.0, std::abs(f));
+    const double target = tol * std::max(1.0, std::abs(f));
+    return last_bound * r * r <= target || remaining <= target;
   }
   void mark(double work, double gnorm, double bound) {
     last_work = work, last_grad = gnorm;

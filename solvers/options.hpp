@@ -56,7 +56,8 @@ inline constexpr std::array<NamedValue<SamplingKind>, 2> kSamplingNames{{
 }};
 
 inline constexpr std::array<NamedValue<VarianceReduction>, 4> kVarianceReductionNames{{
-    {VarianceReduction::Auto, "auto", "svrg wherever the estimator is unbiased for a finite sum, else none"},
+    {VarianceReduction::Auto, "auto",
+     "saga on DRO and svrg on entropic OT wherever the estimator is unbiased for a finite sum, else none"},
     {VarianceReduction::None, "none", "plain minibatch steps with `optimizer`/`schedule` (paper comparisons)"},
     {VarianceReduction::Svrg, "svrg",
      "SVRG with the shift fixed at its snapshot optimum, importance sampling and a safeguarded "
@@ -158,6 +159,8 @@ struct SolverOptions {
       o.variance_reduction = !vr ? VarianceReduction::None
                              : o.solver == SolverKind::Prospect || o.variance_reduction == VarianceReduction::Saga
                                  ? VarianceReduction::Saga  // Prospect's tables: SAGA-style
+                             : o.variance_reduction == VarianceReduction::Auto && !batch_over_groups
+                                 ? VarianceReduction::Saga  // DRO: fewer passes than SVRG (README)
                                  : VarianceReduction::Svrg;
     if (o.batch == 0) o.batch = vr ? 1 : 32;
     if (o.epochs == 0.0) o.epochs = vr ? 1000.0 : 10.0;

@@ -212,7 +212,12 @@ Result solve(const P& problem, const SolverOptions& options, Observer* observer 
     const std::string why = options.check(problem.num_items(), problem.num_groups(), P::kBatchOverGroups);
     if (!why.empty()) throw InputError(why);
   }
-  const SolverOptions o = options.resolved(P::kBatchOverGroups);
+  SolverOptions o = options.resolved(P::kBatchOverGroups);
+  // `auto` on a DRO-type problem without per-item derivatives (no SAGA table): SVRG.
+  if constexpr (!ItemDerivativeProblem<P>)
+    if (options.variance_reduction == VarianceReduction::Auto &&
+        o.variance_reduction == VarianceReduction::Saga && o.solver != SolverKind::Prospect)
+      o.variance_reduction = VarianceReduction::Svrg;
   if (o.variance_reduced(P::kBatchOverGroups)) {
     if (resume || o.checkpoint_every > 0)
       throw InputError("checkpoints of variance-reduced runs are not supported yet; "

@@ -253,9 +253,15 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
         minv = hess.ldlt().solve(Mat::Identity(d, d));
         if (!minv.allFinite()) return false;
         const double cmean = curv.mean();
-        if (!(cmean > 0.0) || !std::isfinite(cmean)) return false;
-        lmax = vr::importance_sampling((static_cast<double>(d - 1) / cmean) * curv, qprob, coef, alias);
-        if (!std::isfinite(lmax)) return false;
+        if (!std::isfinite(cmean)) return false;
+        if (cmean > 0.0) {
+          lmax = vr::importance_sampling((static_cast<double>(d - 1) / cmean) * curv, qprob, coef, alias);
+          if (!std::isfinite(lmax)) return false;
+        } else {  // no sample has curvature (one atom, or every sample deep in its cell)
+          qprob.setConstant(1.0 / npool);
+          coef.setOnes();
+          alias = AliasTable(qprob);
+        }
         lmax = std::max(lmax, 1.0);  // eta <= 1: Newton
       }
     } else {

@@ -55,6 +55,13 @@ void around(const P& p, const Vec& theta_star, std::uint64_t seed, Check check) 
   }
 }
 
+// The defaults with SVRG (auto picks SAGA on DRO problems).
+SolverOptions svrg(SolverKind k) {
+  SolverOptions o = SolverOptions::defaults_for(k);
+  o.variance_reduction = VarianceReduction::Svrg;
+  return o;
+}
+
 OtInstance ot_instance(long n, long m, double eps, std::uint64_t seed) {
   OtGenOptions o;
   o.n = n;
@@ -297,7 +304,7 @@ TEST_CASE("passes: the work of the algorithm, diagnostic evaluations apart", "[p
   CHECK(r.trace.back().passes == r.passes);
   // SVRG: every epoch is its snapshot pass, the stored-derivative pass and 1 per sample of 2n
   // steps (2 per sample, at theta and at the snapshot, where derivatives are not stored).
-  SolverOptions v = SolverOptions::defaults_for(SolverKind::VariationalLog);
+  SolverOptions v = svrg(SolverKind::VariationalLog);
   v.tol = 1e-14;
   v.epochs = 30;  // budget in passes
   v.svrg_initial_scale = 0.5;
@@ -330,7 +337,7 @@ TEST_CASE("SVRG with its default step converges linearly on every problem", "[sv
       double f_star = 0.0;
       optimum(p, &f_star);
       for (SolverKind k : {SolverKind::Softplus, SolverKind::VariationalLog})
-        check_linear(solve(p, SolverOptions::defaults_for(k)), f_star, 1000);  // ill-conditioned
+        check_linear(solve(p, svrg(k)), f_star, 1000);  // ill-conditioned
     }
   }
   SECTION("DRO classification") {
@@ -344,7 +351,7 @@ TEST_CASE("SVRG with its default step converges linearly on every problem", "[sv
     const DroClassification p(data.train.x, data.train.labels, 4, 1.0, 1e-3);
     double f_star = 0.0;
     optimum(p, &f_star);
-    check_linear(solve(p, SolverOptions::defaults_for(SolverKind::Softplus)), f_star, 400);
+    check_linear(solve(p, svrg(SolverKind::Softplus)), f_star, 400);
   }
   SECTION("entropic OT, every atom") {
     const OtInstance inst = ot_instance(400, 20, 0.05, 23);
@@ -352,7 +359,7 @@ TEST_CASE("SVRG with its default step converges linearly on every problem", "[sv
     double f_star = 0.0;
     optimum(p, &f_star);
     for (SolverKind k : {SolverKind::Softplus, SolverKind::BiasedSoftmax})
-      check_linear(solve(p, SolverOptions::defaults_for(k)), f_star, 400);
+      check_linear(solve(p, svrg(k)), f_star, 400);
   }
 }
 
@@ -360,7 +367,7 @@ TEST_CASE("SVRG's safeguard recovers from a step 64 times too large", "[svrg]") 
   const DroRegression p = make_regression(300, 4, 31, 0.5, 1e-3);
   double f_star = 0.0;
   optimum(p, &f_star);
-  SolverOptions o = SolverOptions::defaults_for(SolverKind::VariationalLog);
+  SolverOptions o = svrg(SolverKind::VariationalLog);
   o.svrg_initial_scale = 64.0;
   const Result r = solve(p, o);
   INFO(r.brief_report() << "; " << r.message);
@@ -369,11 +376,13 @@ TEST_CASE("SVRG's safeguard recovers from a step 64 times too large", "[svrg]") 
   CHECK((r.objective - f_star) / std::max(1.0, std::abs(f_star)) <= 1e-6);
 }
 
-TEST_CASE("variance reduction resolves: auto is svrg where unbiased, an impossible svrg is refused",
+TEST_CASE("variance reduction resolves: auto is saga (DRO) or svrg (OT) where unbiased, an impossible svrg is refused",
           "[svrg][options]") {
   SolverOptions o = SolverOptions::defaults_for(SolverKind::Softplus);
   CHECK(o.variance_reduced(false));
   CHECK(o.resolved(false).batch == 1);
+  CHECK(o.resolved(false).variance_reduction == VarianceReduction::Saga);  // DRO
+  CHECK(o.resolved(true).variance_reduction == VarianceReduction::Svrg);   // OT
   o.solver = SolverKind::BiasedSoftmax;
   CHECK_FALSE(o.variance_reduced(false));  // a minibatch softmax is not a finite sum
   CHECK(o.variance_reduced(true));         // OT with every atom: exact per-sample terms
