@@ -70,9 +70,9 @@ double certificate_cost(const P& p) {
 }
 
 /// When a solver computes the certificate, which costs `cost` passes of its own. Called once
-/// per measured iterate (F = f, |grad F| = gnorm, `work` passes done so far). Never before `cost`
-/// passes of work since the start or the last certificate (so certificates never take more
-/// than about half the work); then at the first check, every 10 `cost` passes, and whenever
+/// per measured iterate (F = f, |grad F| = gnorm, `work` passes done so far). Never at the start
+/// point, nor before `cost` passes of work since the start or the last certificate (so
+/// certificates never take more than about half the work); then at the next check, every 10 `cost` passes, and whenever
 /// the certificate may now be below the tolerance by either prediction:
 ///  * the last bound scaled by the squared decrease of |grad F| since (the certificates are
 ///    second order near the optimum);
@@ -84,6 +84,7 @@ struct CertificateGate {
   double tol = 0.0, cost = 1.0;
   double last_bound = num::kInf, last_grad = num::kInf, last_work = 0.0;
   double f_last = std::nan(""), drop_last = std::nan("");
+  long checks = 0;  // calls that passed the work condition
   bool due(double work, double f, double gnorm) {
     double remaining = num::kInf;  // predicted F - F* from the decreases of F
     if (std::isfinite(f_last) && std::isfinite(f)) {
@@ -96,7 +97,7 @@ struct CertificateGate {
     }
     f_last = f;
     const double since = work - last_work;
-    if (!(tol > 0.0) || since < cost) return false;
+    if (!(tol > 0.0) || since < cost || ++checks == 1) return false;  // never at the start
     if (!std::isfinite(last_bound) || since >= 10.0 * cost) return true;
     const double r = gnorm / std::max(last_grad, 1e-300);
     const double target = tol * std::max(1.0, std::abs(f));

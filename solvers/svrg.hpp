@@ -173,18 +173,9 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
   CertificateGate gate{o.tol, certificate_cost(problem)};
   // Snapshot at `snap`: measure, shifts, anchor, sampling distribution and step.
   auto snapshot = [&](Measure& ms) {
-    ms = measure(problem, ev, snap, g_meas, &passes, false, &lse, kOverGroups ? nullptr : &item_scores);
+    ms = vr::measure_epoch(problem, ev, snap, g_meas, passes, gate, &lse,
+                           kOverGroups ? nullptr : &item_scores);
     if (!std::isfinite(ms.objective)) return false;
-    if constexpr (CertifiedProblem<P>) {
-      if (gate.due(passes, ms.objective, ms.grad_norm)) {
-        ms.gap_bound = problem.gap_bound(snap, ms.objective, g_meas);
-        passes += problem.certificate_passes();
-        gate.mark(passes, ms.grad_norm, ms.gap_bound);
-      }
-      ms.certified = std::isfinite(ms.gap_bound);
-      ms.criterion = ms.certified ? criterion_of(ms.objective, ms.grad_norm, ms.gap_bound)
-                                  : std::nan("");  // not measured at this snapshot
-    }
     if constexpr (kSoftplus) {
       if (o.rho == 0.0) {
         est.rho = vr::softplus_rho_for_tol(o.tol, ms.objective, lambda, ms.kappa, o.rho_max);
@@ -435,14 +426,7 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     }
   }
 
-  if constexpr (CertifiedProblem<P>) {
-    if (!cur.certified && std::isfinite(cur.objective)) {  // the returned iterate's certificate
-      cur.gap_bound = problem.gap_bound(snap, cur.objective, g_meas);
-      passes += problem.certificate_passes();
-      cur.certified = std::isfinite(cur.gap_bound);
-      cur.criterion = criterion_of(cur.objective, cur.grad_norm, cur.gap_bound);
-    }
-  }
+  vr::certify_final(problem, snap, cur, g_meas, passes);  // the returned iterate's certificate
   res.steps = steps_done;
   res.epochs = passes;
   res.passes = passes;
