@@ -116,7 +116,7 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
   const Vec qb = Vec::Constant(blk, 1.0 / static_cast<double>(blk));
   std::vector<Index> idx(bsz);
   auto ws = problem.make_workspace(1, bsz);
-  Mat s(bsz, 1), w(bsz, 1), anew(kd, bsz), cdir(kd, bsz), cupd(kd, bsz);
+  Mat s(bsz, 1), anew(kd, bsz), cdir(kd, bsz), cupd(kd, bsz);
   const Vec qs = Vec::Constant(bsz, 1.0 / static_cast<double>(bsz));
   Vec wu(bsz);
   if constexpr (kSoftplus) est.rho = o.rho > 0.0 ? o.rho : o.rho_max;
@@ -262,33 +262,26 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
     }
     const auto t0 = Clock::now();
     const double eta = fixed_step ? o.vr_step : guard.scale * step_base;
-    const double inv_b = 1.0 / static_cast<double>(bsz);
     bool finite = true;
     LSEKIT_NO_MALLOC(true);
     for (long t = 0; t < inner; ++t) {
       for (Index b = 0; b < bsz; ++b)
         idx[b] = kProspect ? static_cast<Index>(rng.below(static_cast<std::uint64_t>(n))) : alias.sample(rng);
       const IndexSet itm = IndexSet::list(idx.data(), bsz);
-      problem.scores(theta, group0, itm, ws, s);
-      problem.item_derivatives(itm, ws, anew);
-      if constexpr (kProspect) {
-        const double scale_w = nd / ssum;
-        for (Index b = 0; b < bsz; ++b) wu(b) = std::exp((ltab(idx[b]) - lref) / lambda) * scale_w;
-      } else {
-        est.weights(s.col(0), qs, lambda, alpha, w.col(0));
-        wu = w.col(0);
-      }
-      for (Index b = 0; b < bsz; ++b) {
-        const Index i = idx[b];
-        cdir.col(b) = (coef(i) * inv_b) * (wu(b) * anew.col(b) - dtab.col(i));
-      }
-      if (!cdir.allFinite()) {
+      auto weigh = [&](const auto& sc, Vec& wt) {
+        if constexpr (kProspect) {
+          const double scale_w = nd / ssum;
+          for (Index b = 0; b < bsz; ++b) wt(b) = std::exp((ltab(idx[b]) - lref) / lambda) * scale_w;
+        } else {
+          est.weights(sc, qs, lambda, alpha, wt);
+        }
+      };
+      v = gbar;
+      problem.regularizer(theta, &v);
+      if (!vr::add_stored_difference(problem, theta, itm, ws, s, wu, anew, cdir, dtab, coef, v, weigh)) {
         finite = false;
         break;
       }
-      v = gbar;
-      problem.regularizer(theta, &v);
-      problem.add_item_gradient(itm, ws, cdir, v);
       theta.noalias() -= eta * v;
       // Tables: in draw order, so that a sample drawn twice ends with its last entry and g
       // with exactly the table's mean.

@@ -269,15 +269,7 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
   }
   const double f0 = cur.objective;
   auto record = [&]() {
-    TracePoint tp;
-    tp.step = steps_done;
-    tp.epoch = passes;
-    fill_row(tp, cur);
-    tp.passes = passes;
-    tp.time_s = solver_time;
-    tp.estimate = cur.objective;
-    tp.step_size = scale * step_base;
-    if constexpr (kSoftplus) tp.rho = est.rho;
+    const TracePoint tp = vr::trace_row(cur, steps_done, passes, solver_time, scale * step_base, est.param());
     res.trace.push_back(tp);
     return !observer || observer->on_trace(tp, snap, 0) == Action::Continue;
   };
@@ -330,17 +322,13 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
       const double inv_b = 1.0 / static_cast<double>(bsz);
       if constexpr (kStored) {
         // v = anchor + (1/|B|) sum_i (w_i a_i(theta) - c~_i) (x) x~_i / (N q_i) + R terms.
-        problem.scores(theta, grp, itm, ws, s);
-        est.weights(s.col(0), q, lambda, kShift ? alpha(0) : 0.0, w.col(0));
-        problem.item_derivatives(itm, ws, abuf);
-        for (Index i = 0; i < mb; ++i)
-          abuf.col(i) = (coef(itm[i]) * inv_b) * (w(i, 0) * abuf.col(i) - dtab.col(itm[i]));
-        if (!abuf.allFinite()) {
+        v = g_anchor - rg_snap;
+        auto weigh = [&](const auto& sc, auto& wc) { est.weights(sc, q, lambda, kShift ? alpha(0) : 0.0, wc); };
+        auto wcol = w.col(0);
+        if (!vr::add_stored_difference(problem, theta, itm, ws, s, wcol, abuf, abuf, dtab, coef, v, weigh)) {
           finite = false;
           break;
         }
-        v = g_anchor - rg_snap;
-        problem.add_item_gradient(itm, ws, abuf, v);
         problem.regularizer(theta, &v);
         theta.noalias() -= eta * v;
         ++steps_done;

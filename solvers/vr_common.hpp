@@ -8,7 +8,10 @@
 //  * softplus_rho_for_tol(): rho such that softplus's relaxation bias lambda rho kappa / 2
 //    stays two orders below the tolerance;
 //  * StepSafeguard: the multiple s of the data-derived step, halved when an epoch is rejected
-//    (its exact F rose or a value stopped being finite) and raised by 10% when accepted.
+//    (its exact F rose or a value stopped being finite) and raised by 10% when accepted;
+//  * add_stored_difference(): the stored-derivative part of a step (SVRG's stored path, SAGA,
+//    Prospect), sum_b (w_b a_b(theta) - D_b) (x) x~_b / (N q_b |B|);
+//  * trace_row(): a trace row from a measure.
 // Nothing here allocates after construction except importance_sampling()'s alias table.
 #pragma once
 
@@ -109,6 +112,30 @@ inline TracePoint trace_row(const Measure& m, long steps, double passes, double 
   tp.step_size = step_size;
   tp.rho = rho;
   return tp;
+}
+
+/// The stored-derivative part of a variance-reduced step on the one group of a DRO problem
+/// (SVRG's stored path, SAGA, Prospect): for the drawn items i_b of `itm` at theta,
+///   v += sum_b (coef_{i_b} / |B|) (w_b a_b(theta) - table(:, i_b)) (x) x~_{i_b}
+/// with s the scores at theta (|B| x 1), a_b = dl/dz at theta (D x |B|, into `a`), the weights
+/// w written by weigh(s.col(0), w) and the scaled differences into `diff` (may be `a` itself).
+/// Returns false, v untouched, when a difference is not finite. Allocates nothing.
+template <ItemDerivativeProblem P, class Ws, class W, class Weigh>
+bool add_stored_difference(const P& problem, ConstVecRef theta, const IndexSet& itm, Ws& ws, Mat& s,
+                           W&& w, Mat& a, Mat& diff, const Mat& table, const Vec& coef, Vec& v,
+                           Weigh&& weigh) {
+  const Index nb = itm.size();
+  const double inv_b = 1.0 / static_cast<double>(nb);
+  problem.scores(theta, IndexSet::range(0, 1), itm, ws, s);
+  weigh(s.col(0), w);
+  problem.item_derivatives(itm, ws, a);
+  for (Index b = 0; b < nb; ++b) {
+    const Index i = itm[b];
+    diff.col(b) = (coef(i) * inv_b) * (w(b) * a.col(b) - table.col(i));
+  }
+  if (!diff.allFinite()) return false;
+  problem.add_item_gradient(itm, ws, diff, v);
+  return true;
 }
 
 }  // namespace lsekit::vr
