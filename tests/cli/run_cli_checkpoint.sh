@@ -72,7 +72,7 @@ killed_resume() {
 "$LSEKIT" gen classification --out cls.h5 --n 4000 --p 30 --classes 5 --n-test 200 --seed 4 >/dev/null
 "$LSEKIT" gen ot --out ot.h5 --n 4000 --m 200 --d 8 --seed 5 >/dev/null
 
-# Plain minibatch runs (checkpoints of SVRG runs are not supported) of fixed length (--tol 0).
+# Plain minibatch runs of fixed length (--tol 0).
 # lambda = 100: at lambda = 1 the unbiased estimators at batch 1 climb above their start on
 # this data (kappa ~ 1e4) and stop as diverged; this test is about resuming, not conditioning.
 killed_resume reg reg.h5 20000 --solver softplus --variance-reduction none --tol 0 --lambda 100 --batch 1 --epochs 40 --eval-points 40
@@ -159,10 +159,6 @@ expect 3 "trunc\.checkpoint\.h5" -- "$LSEKIT" solve reg.h5 --out trunc.h5 -q --r
 no_file trunc.h5
 expect 2 "reg\.ref\.h5.*lsekit checkpoint" -- "$LSEKIT" solve reg.h5 --out notckpt.h5 -q \
   --resume reg.ref.h5 "${args[@]}"
-# variance-reduced (SVRG) runs take no checkpoints yet: refused before any work
-expect 2 "checkpoints of variance-reduced runs are not supported.*--variance-reduction none" -- "$LSEKIT" solve reg.h5 \
-  --out svrg.h5 -q --solver softplus --checkpoint-every 1000
-no_file svrg.h5
 expect 2 "checkpoint-every.*full" -- "$LSEKIT" solve reg.h5 --out full.h5 -q --solver full --checkpoint-every 10
 expect 2 "--checkpoint-every must be >= 0" -- "$LSEKIT" solve reg.h5 --out neg.h5 -q --checkpoint-every -1
 expect 2 "--checkpoint needs --checkpoint-every" -- "$LSEKIT" solve reg.h5 --out c.h5 -q --checkpoint c.ckpt.h5
