@@ -53,6 +53,7 @@ long run_all(const P& pr, Index n) {
         o.batch = batch;
         o.tol = 0.0;
         o.steps = 1;  // checked at snapshots: one epoch of 2n/batch steps
+        o.checkpoint_every = 1;  // the state is copied at the epoch boundary, outside the loop
         REQUIRE(o.check(n, 1, false).empty());
         SvrgGuardProbe probe;
         const Result r = solve(pr, o, &probe);

@@ -53,6 +53,7 @@ void run_all(const P& pr, long& runs) {
         o.batch = batch;
         o.steps = 200;
         o.tol = 0.0;
+        o.checkpoint_every = 50;  // the state is copied at epoch boundaries, outside the loop
         REQUIRE(o.check(pr.num_items(), 1, false).empty());
         Probe probe;
         const Result r = solve(pr, o, &probe);
