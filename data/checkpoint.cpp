@@ -16,7 +16,10 @@ namespace lsekit {
 namespace {
 
 constexpr const char* kFormat = "lsekit-checkpoint";
-constexpr std::int64_t kVersion = 2;
+constexpr std::int64_t kVersion = 3;
+// Version 2 (before variance-reduced checkpoints) had no `loop` attribute and only the plain
+// loop's fields: it is read as a plain-loop state.
+constexpr std::int64_t kOldestVersion = 2;
 
 std::string attr_text(const AttrValue& v) {
   if (const auto* d = std::get_if<double>(&v)) {
@@ -34,10 +37,14 @@ std::string attr_text(const AttrValue& v) {
 //   index vectors    dataset /state/<name> (int64): alpha_init (0/1), group_perm, item_perm
 //   Rng              dataset /state/<name> (4 int64, the bit patterns of the xoshiro words)
 //                    and root attributes <name>_has_spare (0/1), <name>_spare (float64)
+//   Mat              dataset /state/<name> (float64, shape (cols, rows): column j of the
+//                    matrix is row j, so a per-item table has one item per row)
 //   trace rows       /<name>/step (int64) and /<name>/<column> for kTraceColumns (float64)
-// Vectors that are empty are not written (a shift-free solver has no shifts, sampling with
-// replacement no permutation) and read back as empty; only the parameter-sized ones
-// (StateExtent::Dim) are required.
+// Only the fields of the loop that wrote the state (root attribute `loop`, StateLoop; the
+// field's `loops` in kStateFields) are written and read. Vectors and matrices that are empty
+// are not written (a shift-free solver has no shifts, sampling with replacement no
+// permutation, SVRG on OT no per-item table) and read back as empty; only the
+// parameter-sized ones (StateExtent::Dim) are required.
 
 std::string join_names(const Metrics& m) {
   std::string s;
@@ -77,6 +84,15 @@ class Reader {
   const Array* find(const std::string& path) const {
     const auto it = doc_.datasets.find(path);
     return it == doc_.datasets.end() ? nullptr : &it->second;
+  }
+  // A 2-d float64 dataset of shape (cols, rows) as a rows x cols matrix; empty when absent.
+  Mat matrix(const std::string& path) const {
+    const Array* a = find(path);
+    if (!a) return {};
+    if (a->is_int() || a->shape.size() != 2) fail("dataset " + path + " must be a 2-d float64 array");
+    const auto& x = std::get<std::vector<double>>(a->data);
+    const auto rows = static_cast<Index>(a->shape[1]), cols = static_cast<Index>(a->shape[0]);
+    return Eigen::Map<const Mat>(x.data(), rows, cols);
   }
   // A 1-d float64 dataset; empty when absent unless `required`.
   std::vector<double> reals(const std::string& path, bool required) const {
@@ -150,6 +166,7 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
   doc.set_attr("/", "format_version", kVersion);
   doc.set_attr("/", "fingerprint", c.fingerprint);
   for (const StateField& f : kStateFields) {
+    if (!state_field_used(f, st.loop)) continue;
     const std::string name = f.name, dataset = "/state/" + name;
     std::visit(
         [&](auto m) {
@@ -161,6 +178,11 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
             doc.set_attr("/", name, v);
           } else if constexpr (std::is_same_v<T, Vec>) {
             if (v.size() > 0) doc.set(dataset, Array::vector(v));
+          } else if constexpr (std::is_same_v<T, Mat>) {
+            // column-major rows x cols = row-major (cols, rows): the values in memory order
+            if (v.size() > 0)
+              doc.set(dataset, Array{{static_cast<std::uint64_t>(v.cols()), static_cast<std::uint64_t>(v.rows())},
+                                     std::vector<double>(v.data(), v.data() + v.size())});
           } else if constexpr (std::is_same_v<T, std::vector<char>> || std::is_same_v<T, std::vector<Index>>) {
             if (!v.empty()) doc.set(dataset, Array{{v.size()}, std::vector<std::int64_t>(v.begin(), v.end())});
           } else if constexpr (std::is_same_v<T, Rng>) {
@@ -207,12 +229,19 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
 Checkpoint read_checkpoint(const std::string& path) {
   const Reader r(path, read_h5doc(path));
   if (r.text("format") != kFormat) r.fail("format is not '" + std::string(kFormat) + "'");
-  if (r.integer("format_version") != kVersion)
-    r.fail("format_version " + std::to_string(r.integer("format_version")) + " is not supported (2)");
+  const std::int64_t version = r.integer("format_version");
+  if (version < kOldestVersion || version > kVersion)
+    r.fail("format_version " + std::to_string(version) + " is not supported (" +
+           std::to_string(kOldestVersion) + " to " + std::to_string(kVersion) + ")");
   Checkpoint c;
   c.fingerprint = r.text("fingerprint");
   SolverState& st = c.state;
+  // The loop first: it says which fields the file holds.
+  st.loop = version >= 3 ? r.integer("loop") : static_cast<long>(StateLoop::Plain);
+  if (st.loop < 0 || st.loop > static_cast<long>(StateLoop::Prospect))
+    r.fail("root attribute 'loop' = " + std::to_string(st.loop) + " names no solver loop");
   for (const StateField& f : kStateFields) {
+    if (!state_field_used(f, st.loop) || f.member == StateMember(&SolverState::loop)) continue;
     const std::string name = f.name, dataset = "/state/" + name;
     std::visit(
         [&](auto m) {
@@ -225,6 +254,8 @@ Checkpoint read_checkpoint(const std::string& path) {
           } else if constexpr (std::is_same_v<T, Vec>) {
             const std::vector<double> x = r.reals(dataset, f.extent == StateExtent::Dim);
             v = Eigen::Map<const Vec>(x.data(), static_cast<Index>(x.size()));
+          } else if constexpr (std::is_same_v<T, Mat>) {
+            v = r.matrix(dataset);
           } else if constexpr (std::is_same_v<T, std::vector<char>>) {
             for (auto x : r.ints(dataset, false)) v.push_back(x != 0 ? 1 : 0);
           } else if constexpr (std::is_same_v<T, std::vector<Index>>) {

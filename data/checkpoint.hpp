@@ -1,15 +1,21 @@
-// Checkpoint files of `lsekit solve --checkpoint-every N` / `--resume FILE`.
+// Checkpoints of `lsekit solve --checkpoint-every N` / `--resume FILE`.
 //
 // A checkpoint is an HDF5 file (root attribute format = "lsekit-checkpoint",
-// format_version = 2) holding one SolverState (solvers/result.hpp): the iterate,
-// the averaged and last healthy iterates, the step-rule moments, the shifts with
-// their moments and step counts, the RNG state, the epoch permutations with
-// their cursors, the adaptive-rho block moments, the trace so far and the
-// problem metrics recorded at each trace row. The state is written and read field by
-// field through kStateFields (scalars as root attributes, vectors under /state, the
-// trace under /trace), never by a list of its own. It is written atomically (temporary
-// file + rename), so a run killed at any instant leaves the previous checkpoint
-// or the new one, never a partial file.
+// format_version = 3) holding one SolverState (solvers/result.hpp) and the problem metrics
+// recorded at each trace row. Its root attribute `loop` names the loop that wrote it
+// (0 plain stochastic, 1 SVRG, 2 SAGA, 3 Prospect), and only that loop's fields are stored:
+// for the plain loop the iterate, the averaged and last healthy iterates, the step-rule
+// moments, the shifts with their moments and step counts, the RNG state, the epoch
+// permutations with their cursors, the adaptive-rho block moments and the trace so far; for
+// the variance-reduced loops (saved at epoch boundaries) the snapshot with its exact gradient,
+// the anchor, the stored per-item derivative table (/state/table, one item per row), the loss
+// table and running sum (Prospect), the sampling distribution, the preconditioner (SVRG on
+// OT), the shifts, the safeguarded step, the certificate gate, the RNG state, the counters and
+// the trace. The state is written and read field by field through kStateFields (scalars as
+// root attributes, vectors and matrices under /state, the trace under /trace), never by a list
+// of its own. Version 2 files (plain loop only, no `loop`) are still read. A file is written
+// atomically (temporary file + rename), so a run killed at any instant leaves the previous
+// checkpoint or the new one, never a partial file.
 //
 // A checkpoint belongs to one run: its `fingerprint` attribute lists the input,
 // the problem and every solver option that shapes the iterates. `--resume` with

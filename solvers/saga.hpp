@@ -53,6 +53,11 @@
 // sampled item per step count in passes. The inner loop allocates nothing; it runs on the
 // calling thread (the measures use the exact evaluator, whose result does not depend on the
 // thread count), so a run is a function of the seed alone.
+// Checkpoints (SolverOptions::checkpoint_every, `resume`): as SVRG's, at epoch boundaries, the
+// whole state in one SolverState (state_io below): the last accepted iterate with its measure
+// (the last trace row) and exact gradient, the derivative table D and its mean g, Prospect's
+// loss table with S and its reference, the shift, the sampling distribution, the safeguarded
+// step, the certificate gate, the best measured iterate (fixed step), the RNG and the counters.
 #pragma once
 
 #include <chrono>
@@ -81,7 +86,7 @@ concept TableProblem = ItemDerivativeProblem<P> && SmoothnessProblem<P> && !P::k
 
 template <TableProblem P, class Est, TableRule kRule>
 Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* observer = nullptr,
-                 const Vec* theta0 = nullptr) {
+                 const Vec* theta0 = nullptr, const SolverState* resume = nullptr) {
   using Clock = std::chrono::steady_clock;
   constexpr bool kProspect = kRule == TableRule::Prospect;
   constexpr bool kShift = !kProspect && Est::kHasShift;
@@ -116,7 +121,7 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
   const Vec qb = Vec::Constant(blk, 1.0 / static_cast<double>(blk));
   std::vector<Index> idx(bsz);
   auto ws = problem.make_workspace(1, bsz);
-  Mat s(bsz, 1), w(bsz, 1), anew(kd, bsz), cdir(kd, bsz), cupd(kd, bsz);
+  Mat s(bsz, 1), anew(kd, bsz), cdir(kd, bsz), cupd(kd, bsz);
   const Vec qs = Vec::Constant(bsz, 1.0 / static_cast<double>(bsz));
   Vec wu(bsz);
   if constexpr (kSoftplus) est.rho = o.rho > 0.0 ? o.rho : o.rho_max;
@@ -213,9 +218,54 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
     return dtab.allFinite() && gbar.allFinite();
   };
 
-  Measure cur = vr::measure_epoch(problem, ev, snap, g_snap, passes, cert, &lse, &scores);
+  // Fixed step: the best measured iterate (with the safeguard it is always `snap`), its row.
+  Measure best;
+  Vec theta_best, g_best;
+  long best_row = 0;
+  // The run's state at an epoch boundary (SolverState, solvers/result.hpp), each variable beside
+  // its field; the estimator (softplus rho), the safeguard and the certificate gate save their
+  // own, the alias table is rebuilt from qprob, the measures are the trace's rows.
+  auto state_io = [&](auto dir, auto& x) {
+    vr::transfer(dir, snap, x.theta, g_snap, x.grad, gbar, x.anchor, lse, x.lse, dtab, x.table, ltab,
+                 x.loss_table, qprob, x.qprob, coef, x.coef, lref, x.lref, ssum, x.ssum, since_exact,
+                 x.since_exact, step_base, x.step_base, steps_done, x.step, epochs_done, x.epochs, passes,
+                 x.passes, solver_time, x.solver_time, theta_best, x.theta_best, g_best, x.grad_best,
+                 best_row, x.best_row, rng, x.rng, res.trace, x.trace);
+  };
+  auto save_state = [&](SolverState& x) {
+    x.loop = static_cast<long>(kProspect ? StateLoop::Prospect : StateLoop::Saga);
+    state_io(vr::ToState{}, x);
+    x.alpha = Vec::Constant(kShift ? 1 : 0, alpha);
+    est.save(x);
+    guard.save(x);
+    vr::save_gate(cert, x);
+  };
+  vr::EpochCheckpoints checkpoints(observer, o.checkpoint_every, resume ? resume->step : 0);
+
+  Measure cur;
   bool stop = false;
-  if (!std::isfinite(cur.objective)) {
+  if (resume) {  // checked against this run's own state (shapes, loop), then assigned
+    SolverState fresh;
+    lse = Vec::Zero(problem.num_groups());
+    theta_best = g_best = Vec::Zero(d);
+    save_state(fresh);
+    std::string why = state_mismatch(*resume, fresh);
+    if (why.empty() && (resume->trace.empty() || resume->step < 0 || resume->best_row < 0 ||
+                        resume->best_row >= static_cast<long>(resume->trace.size()) ||
+                        !resume->qprob.allFinite() || !(resume->qprob.array() > 0.0).all()))
+      why = "its counters or sampling distribution are inconsistent";
+    if (!why.empty()) throw InputError("the checkpoint does not belong to this run: " + why);
+    state_io(vr::FromState{}, *resume);
+    if constexpr (kShift) alpha = resume->alpha(0);
+    est.restore(*resume);
+    guard.restore(*resume);
+    vr::load_gate(cert, *resume);
+    if constexpr (!kProspect) alias = AliasTable(qprob);
+    theta = snap;
+    cur = vr::row_measure(res.trace.back());
+    best = vr::row_measure(res.trace[static_cast<size_t>(best_row)]);
+  } else if (cur = vr::measure_epoch(problem, ev, snap, g_snap, passes, cert, &lse, &scores);
+             !std::isfinite(cur.objective)) {
     res.status = Status::Diverged;
     res.message = "the exact objective is not finite at the start point";
     stop = true;
@@ -227,10 +277,8 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
       stop = true;
     }
   }
-  const double f0 = cur.objective;
-  // Fixed step: the best measured iterate (with the safeguard it is always `snap`).
-  Measure best = cur;
-  Vec theta_best = snap, g_best = g_snap;
+  const double f0 = resume ? res.trace.front().objective : cur.objective;
+  if (!resume) best = cur, theta_best = snap, g_best = g_snap;
   auto rho_now = [&]() {
     if constexpr (kSoftplus) return est.rho;
     return 0.0;
@@ -241,7 +289,7 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
     res.trace.push_back(tp);
     return !observer || observer->on_trace(tp, theta, 0) == Action::Continue;
   };
-  if (!stop && !record(cur)) {
+  if (!resume && !stop && !record(cur)) {
     res.status = Status::Interrupted;
     stop = true;
   }
@@ -260,35 +308,32 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
       res.message = "time limit reached";
       break;
     }
+    if (checkpoints.on()) {  // an epoch boundary: the state is consistent here
+      save_state(checkpoints.state);
+      checkpoints.at_boundary();
+    }
     const auto t0 = Clock::now();
     const double eta = fixed_step ? o.vr_step : guard.scale * step_base;
-    const double inv_b = 1.0 / static_cast<double>(bsz);
     bool finite = true;
     LSEKIT_NO_MALLOC(true);
     for (long t = 0; t < inner; ++t) {
       for (Index b = 0; b < bsz; ++b)
         idx[b] = kProspect ? static_cast<Index>(rng.below(static_cast<std::uint64_t>(n))) : alias.sample(rng);
       const IndexSet itm = IndexSet::list(idx.data(), bsz);
-      problem.scores(theta, group0, itm, ws, s);
-      problem.item_derivatives(itm, ws, anew);
-      if constexpr (kProspect) {
-        const double scale_w = nd / ssum;
-        for (Index b = 0; b < bsz; ++b) wu(b) = std::exp((ltab(idx[b]) - lref) / lambda) * scale_w;
-      } else {
-        est.weights(s.col(0), qs, lambda, alpha, w.col(0));
-        wu = w.col(0);
-      }
-      for (Index b = 0; b < bsz; ++b) {
-        const Index i = idx[b];
-        cdir.col(b) = (coef(i) * inv_b) * (wu(b) * anew.col(b) - dtab.col(i));
-      }
-      if (!cdir.allFinite()) {
+      auto weigh = [&](const auto& sc, Vec& wt) {
+        if constexpr (kProspect) {
+          const double scale_w = nd / ssum;
+          for (Index b = 0; b < bsz; ++b) wt(b) = std::exp((ltab(idx[b]) - lref) / lambda) * scale_w;
+        } else {
+          est.weights(sc, qs, lambda, alpha, wt);
+        }
+      };
+      v = gbar;
+      problem.regularizer(theta, &v);
+      if (!vr::add_stored_difference(problem, theta, itm, ws, s, wu, anew, cdir, dtab, coef, v, weigh)) {
         finite = false;
         break;
       }
-      v = gbar;
-      problem.regularizer(theta, &v);
-      problem.add_item_gradient(itm, ws, cdir, v);
       theta.noalias() -= eta * v;
       // Tables: in draw order, so that a sample drawn twice ends with its last entry and g
       // with exactly the table's mean.
@@ -312,6 +357,7 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
     LSEKIT_NO_MALLOC(false);
     if (stop) {
       solver_time += elapsed_since(t0);
+      checkpoints.hand_out();  // the start of this epoch
       break;
     }
     finite = finite && theta.allFinite() && gbar.allFinite();
@@ -362,11 +408,17 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
     cur = trial;
     snap = theta;
     std::swap(g_snap, g_meas);
-    if (!fixed_step || cur.objective < best.objective) best = cur, theta_best = snap, g_best = g_snap;
+    if (!fixed_step || cur.objective < best.objective)
+      best = cur, theta_best = snap, g_best = g_snap, best_row = static_cast<long>(res.trace.size());
     if (!fixed_step) guard.accept();
     solver_time += elapsed_since(t0);
     if (!record(cur)) {
       res.status = Status::Interrupted;
+      if (checkpoints.on()) {  // stopped at a boundary: the state as it is now
+        save_state(checkpoints.state);
+        checkpoints.filled();
+        checkpoints.hand_out();
+      }
       break;
     }
   }
@@ -389,17 +441,18 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
 /// SAGA (--variance-reduction saga) or Prospect (--solver prospect) for the options' solver.
 template <LseProblem P>
 Result solve_table(const P& problem, const SolverOptions& o, Observer* observer = nullptr,
-                   const Vec* theta0 = nullptr) {
+                   const Vec* theta0 = nullptr, const SolverState* resume = nullptr) {
   if constexpr (TableProblem<P>) {
     switch (o.solver) {
       case SolverKind::Prospect:
-        return run_table<P, VariationalLog, TableRule::Prospect>(problem, VariationalLog{}, o, observer, theta0);
+        return run_table<P, VariationalLog, TableRule::Prospect>(problem, VariationalLog{}, o, observer, theta0, resume);
       case SolverKind::VariationalLog:
-        return run_table<P, VariationalLog, TableRule::Saga>(problem, VariationalLog{}, o, observer, theta0);
+        return run_table<P, VariationalLog, TableRule::Saga>(problem, VariationalLog{}, o, observer, theta0, resume);
       case SolverKind::Softplus:
-        return run_table<P, Softplus, TableRule::Saga>(problem, Softplus{}, o, observer, theta0);
-      case SolverKind::SumExp: return run_table<P, SumExp, TableRule::Saga>(problem, SumExp{}, o, observer, theta0);
-      case SolverKind::Erm: return run_table<P, Erm, TableRule::Saga>(problem, Erm{}, o, observer, theta0);
+        return run_table<P, Softplus, TableRule::Saga>(problem, Softplus{}, o, observer, theta0, resume);
+      case SolverKind::SumExp:
+        return run_table<P, SumExp, TableRule::Saga>(problem, SumExp{}, o, observer, theta0, resume);
+      case SolverKind::Erm: return run_table<P, Erm, TableRule::Saga>(problem, Erm{}, o, observer, theta0, resume);
       case SolverKind::BiasedSoftmax:
       case SolverKind::Full: break;
     }

@@ -219,16 +219,13 @@ Result solve(const P& problem, const SolverOptions& options, Observer* observer 
         o.variance_reduction == VarianceReduction::Saga && o.solver != SolverKind::Prospect)
       o.variance_reduction = VarianceReduction::Svrg;
   if (o.variance_reduced(P::kBatchOverGroups)) {
-    if (resume || o.checkpoint_every > 0)
-      throw InputError("checkpoints of variance-reduced runs are not supported yet; "
-                       "use `variance_reduction=none` for a checkpointed run");
-    if (o.variance_reduction == VarianceReduction::Saga) return solve_table(problem, o, observer, theta0);
+    if (o.variance_reduction == VarianceReduction::Saga) return solve_table(problem, o, observer, theta0, resume);
     switch (o.solver) {
-      case SolverKind::BiasedSoftmax: return run_svrg(problem, BiasedSoftmax{}, o, observer, theta0);
-      case SolverKind::VariationalLog: return run_svrg(problem, VariationalLog{}, o, observer, theta0);
-      case SolverKind::Softplus: return run_svrg(problem, Softplus{}, o, observer, theta0);
-      case SolverKind::SumExp: return run_svrg(problem, SumExp{}, o, observer, theta0);
-      case SolverKind::Erm: return run_svrg(problem, Erm{}, o, observer, theta0);
+      case SolverKind::BiasedSoftmax: return run_svrg(problem, BiasedSoftmax{}, o, observer, theta0, resume);
+      case SolverKind::VariationalLog: return run_svrg(problem, VariationalLog{}, o, observer, theta0, resume);
+      case SolverKind::Softplus: return run_svrg(problem, Softplus{}, o, observer, theta0, resume);
+      case SolverKind::SumExp: return run_svrg(problem, SumExp{}, o, observer, theta0, resume);
+      case SolverKind::Erm: return run_svrg(problem, Erm{}, o, observer, theta0, resume);
       case SolverKind::Prospect:
       case SolverKind::Full: break;
     }

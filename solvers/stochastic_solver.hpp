@@ -257,25 +257,16 @@ Result run_stochastic(const P& problem, Est est, const SolverOptions& options,
     est.save(st);
     observer->on_checkpoint(st);
   };
-  // A resume: the state is checked against this run (every field's length by kStateFields,
-  // the permutations by their samplers), then assigned.
+  // A resume: the state is checked against this run (every field's shape against the state
+  // set up above, by kStateFields; the permutations by their samplers), then assigned.
   auto restore_state = [&](const SolverState& from) {
     auto bad = [](const std::string& why) {
       throw InputError("the checkpoint does not belong to this run: " + why);
     };
+    if (const std::string why = state_mismatch(from, st); !why.empty()) bad(why);
     if (from.total_steps != total_steps) bad("it was written for a run of " + std::to_string(from.total_steps) + " steps, this one has " + std::to_string(total_steps));
     if (from.step < 0 || from.step > total_steps || from.trace.empty() || from.next_eval_row < 1)
       bad("its step counters are inconsistent");
-    const long shifts = kShift ? k_groups : 0;
-    for (const StateField& f : kStateFields) {
-      const long n = state_field_length(from, f);
-      if (f.extent == StateExtent::Dim && n != d)
-        bad("the parameter dimension differs (" + std::string(f.name) + " has " + std::to_string(n) +
-            " values, this run " + std::to_string(d) + ")");
-      if (f.extent == StateExtent::Shifts && n != shifts)
-        bad("the number of shifts differs (" + std::string(f.name) + " has " + std::to_string(n) +
-            ", this run " + std::to_string(shifts) + ")");
-    }
     if (!group_sampler.fits(from.group_perm, from.group_cursor) ||
         !item_sampler.fits(from.item_perm, from.item_cursor))
       bad("its sampling permutations do not fit the data");

@@ -59,6 +59,12 @@
 // grows with the condition number, which is not known; on the convergence study longer epochs
 // (3N, 4N steps) helped the ill-conditioned instances (Fashion-MNIST, classification at
 // lambda 0.2) and hurt the others, so no longer constant is justified.
+// Checkpoints (SolverOptions::checkpoint_every, `resume`): the state between epochs -- the
+// snapshot with its measure (the last trace row), exact gradient, anchor, shifts, sampling
+// distribution, preconditioner and stored table, the safeguarded step, the certificate gate,
+// the RNG and the counters -- goes into one SolverState (state_io below) at the first epoch
+// boundary after every checkpoint_every steps, and the start of an interrupted epoch when the
+// run is interrupted; resuming it ends bitwise identical to the run never stopped.
 #pragma once
 
 #include <chrono>
@@ -109,7 +115,8 @@ inline constexpr bool kItemwiseWeights =
 
 template <LseProblem P, class Est>
 Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
-                Observer* observer = nullptr, const Vec* theta0 = nullptr) {
+                Observer* observer = nullptr, const Vec* theta0 = nullptr,
+                const SolverState* resume = nullptr) {
   SolverOptions o = options;  // epochs: no `auto` left; batch 0: chosen below
   if (o.epochs == 0.0) o.epochs = 1000.0;
   using Clock = std::chrono::steady_clock;
@@ -283,30 +290,56 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
 
   // The step; preconditioned, never more than a Newton step (the scale stops growing there).
   auto step_now = [&] { return precond ? std::min(scale * step_base, 1.0) : scale * step_base; };
-  Measure trial;
-  if (!snapshot(cur)) {
-    res.status = Status::Diverged;
-    res.message = "the exact objective is not finite at the start point";
-  }
-  const double f0 = cur.objective;
+  // The run's state at an epoch boundary (SolverState, solvers/result.hpp), each variable beside
+  // its field; the estimator (softplus rho) and the certificate gate save their own, the alias
+  // table is rebuilt from qprob, rg_snap from snap, the current measure is the last row's.
+  auto state_io = [&](auto dir, auto& x) {
+    vr::transfer(dir, snap, x.theta, g_meas, x.grad, g_anchor, x.anchor, alpha, x.alpha, qprob, x.qprob,
+                 coef, x.coef, minv, x.precond, hraw, x.hessian, dtab, x.table, table_stale, x.table_stale, step_base,
+                 x.step_base, scale, x.step_scale, steps_done, x.step, epochs_done, x.epochs, rejected,
+                 x.rejected, passes, x.passes, solver_time, x.solver_time, rng, x.rng, res.trace, x.trace);
+  };
+  auto save_state = [&](SolverState& x) {
+    x.loop = static_cast<long>(StateLoop::Svrg);
+    state_io(vr::ToState{}, x);
+    est.save(x);
+    vr::save_gate(gate, x);
+  };
+  vr::EpochCheckpoints checkpoints(observer, o.checkpoint_every, resume ? resume->step : 0);
   auto record = [&]() {
-    TracePoint tp;
-    tp.step = steps_done;
-    tp.epoch = passes;
-    fill_row(tp, cur);
-    tp.passes = passes;
-    tp.time_s = solver_time;
-    tp.estimate = cur.objective;
-    tp.step_size = step_now();
-    if constexpr (kSoftplus) tp.rho = est.rho;
+    const TracePoint tp = vr::trace_row(cur, steps_done, passes, solver_time, step_now(), est.param());
     res.trace.push_back(tp);
     return !observer || observer->on_trace(tp, snap, 0) == Action::Continue;
   };
-  bool stop = res.status == Status::Diverged;
-  if (!stop && !record()) {
+
+  Measure trial;
+  bool stop = false;
+  if (resume) {  // checked against this run's own state (shapes, loop), then assigned
+    SolverState fresh;
+    save_state(fresh);
+    fresh.precond.resize(precond ? d : 0, precond ? d : 0);
+    fresh.hessian.resize(precond ? d : 0, precond ? d : 0);
+    std::string why = state_mismatch(*resume, fresh);
+    if (why.empty() && (resume->trace.empty() || resume->step < 0 || !resume->qprob.allFinite() ||
+                        !(resume->qprob.array() > 0.0).all()))
+      why = "its counters or sampling distribution are inconsistent";
+    if (!why.empty()) throw InputError("the checkpoint does not belong to this run: " + why);
+    state_io(vr::FromState{}, *resume);
+    est.restore(*resume);
+    vr::load_gate(gate, *resume);
+    alias = AliasTable(qprob);
+    rg_snap.setZero();
+    problem.regularizer(snap, &rg_snap);
+    cur = vr::row_measure(res.trace.back());
+  } else if (!snapshot(cur)) {
+    res.status = Status::Diverged;
+    res.message = "the exact objective is not finite at the start point";
+    stop = true;
+  } else if (!record()) {
     res.status = Status::Interrupted;
     stop = true;
   }
+  const double f0 = res.trace.empty() ? cur.objective : res.trace.front().objective;
 
   while (!stop) {
     if (o.tol > 0.0 && cur.criterion <= o.tol) {
@@ -320,6 +353,10 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     if (o.time_limit > 0.0 && solver_time >= o.time_limit) {
       res.message = "time limit reached";
       break;
+    }
+    if (checkpoints.on()) {  // an epoch boundary: the state is consistent here
+      save_state(checkpoints.state);
+      checkpoints.at_boundary();
     }
     const auto t0 = Clock::now();
     const double eta = step_now();
@@ -351,17 +388,13 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
       const double inv_b = 1.0 / static_cast<double>(bsz);
       if constexpr (kStored) {
         // v = anchor + (1/|B|) sum_i (w_i a_i(theta) - c~_i) (x) x~_i / (N q_i) + R terms.
-        problem.scores(theta, grp, itm, ws, s);
-        est.weights(s.col(0), q, lambda, kShift ? alpha(0) : 0.0, w.col(0));
-        problem.item_derivatives(itm, ws, abuf);
-        for (Index i = 0; i < mb; ++i)
-          abuf.col(i) = (coef(itm[i]) * inv_b) * (w(i, 0) * abuf.col(i) - dtab.col(itm[i]));
-        if (!abuf.allFinite()) {
+        v = g_anchor - rg_snap;
+        auto weigh = [&](const auto& sc, auto& wc) { est.weights(sc, q, lambda, kShift ? alpha(0) : 0.0, wc); };
+        auto wcol = w.col(0);
+        if (!vr::add_stored_difference(problem, theta, itm, ws, s, wcol, abuf, abuf, dtab, coef, v, weigh)) {
           finite = false;
           break;
         }
-        v = g_anchor - rg_snap;
-        problem.add_item_gradient(itm, ws, abuf, v);
         problem.regularizer(theta, &v);
         theta.noalias() -= eta * v;
         ++steps_done;
@@ -418,6 +451,7 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     LSEKIT_NO_MALLOC(false);
     if (stop) {
       solver_time += elapsed_since(t0);
+      checkpoints.hand_out();  // the start of this epoch
       break;
     }
     finite = finite && theta.allFinite();
@@ -444,6 +478,11 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     if (precond) scale = std::min(scale, 1.0 / step_base);
     if (!record()) {
       res.status = Status::Interrupted;
+      if (checkpoints.on()) {  // stopped at a boundary: the state as it is now
+        save_state(checkpoints.state);
+        checkpoints.filled();
+        checkpoints.hand_out();
+      }
       break;
     }
   }

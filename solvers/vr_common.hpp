@@ -8,13 +8,20 @@
 //  * softplus_rho_for_tol(): rho such that softplus's relaxation bias lambda rho kappa / 2
 //    stays two orders below the tolerance;
 //  * StepSafeguard: the multiple s of the data-derived step, halved when an epoch is rejected
-//    (its exact F rose or a value stopped being finite) and raised by 10% when accepted.
-// Nothing here allocates after construction except importance_sampling()'s alias table.
+//    (its exact F rose or a value stopped being finite) and raised by 10% when accepted;
+//  * add_stored_difference(): the stored-derivative part of a step (SVRG's stored path, SAGA,
+//    Prospect), sum_b (w_b a_b(theta) - D_b) (x) x~_b / (N q_b |B|);
+//  * trace_row() / row_measure(): a trace row from a measure and back;
+//  * EpochCheckpoints, save_gate() / load_gate(): checkpoints at epoch boundaries (the state in
+//    one SolverState, solvers/result.hpp).
+// Nothing here allocates after construction except importance_sampling()'s alias table and
+// the checkpoints' copy of the state (outside the step loops).
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 #include "core/alias_table.hpp"
 #include "core/exact_evaluator.hpp"
@@ -90,6 +97,8 @@ struct StepSafeguard {
     scale *= 0.5;
     ++rejected;
   }
+  void save(SolverState& st) const { st.step_scale = scale, st.rejected = rejected; }
+  void restore(const SolverState& st) { scale = st.step_scale, rejected = st.rejected; }
   /// "; 2 of 31 epochs rejected by the safeguard (step halved)", or "".
   std::string note(long epochs) const {
     if (rejected == 0) return {};
@@ -113,4 +122,104 @@ inline TracePoint trace_row(const Measure& m, long steps, double passes, double 
   return tp;
 }
 
+/// The measure a trace row was made from (trace_row, fill_row): a variance-reduced run's
+/// current measure is its last row's, so a resumed run takes it from there.
+inline Measure row_measure(const TracePoint& tp) {
+  Measure m;
+  m.objective = tp.objective;
+  m.kappa = tp.kappa;
+  m.grad_norm = tp.grad_norm;
+  m.gap_bound = tp.gap_bound;
+  m.marginal_error = tp.marginal_error;
+  m.criterion = tp.criterion;
+  m.certified = std::isfinite(tp.gap_bound);  // as measure() and measure_epoch() set it
+  return m;
+}
+
+/// The certificate gate's state into / from a SolverState.
+inline void save_gate(const CertificateGate& g, SolverState& st) {
+  st.gate_bound = g.last_bound, st.gate_grad = g.last_grad, st.gate_work = g.last_work;
+  st.gate_f = g.f_last, st.gate_drop = g.drop_last, st.gate_checks = g.checks;
+}
+inline void load_gate(CertificateGate& g, const SolverState& st) {
+  g.last_bound = st.gate_bound, g.last_grad = st.gate_grad, g.last_work = st.gate_work;
+  g.f_last = st.gate_f, g.drop_last = st.gate_drop, g.checks = st.gate_checks;
+}
+
+/// The stored-derivative part of a variance-reduced step on the one group of a DRO problem
+/// (SVRG's stored path, SAGA, Prospect): for the drawn items i_b of `itm` at theta,
+///   v += sum_b (coef_{i_b} / |B|) (w_b a_b(theta) - table(:, i_b)) (x) x~_{i_b}
+/// with s the scores at theta (|B| x 1), a_b = dl/dz at theta (D x |B|, into `a`), the weights
+/// w written by weigh(s.col(0), w) and the scaled differences into `diff` (may be `a` itself).
+/// Returns false, v untouched, when a difference is not finite. Allocates nothing.
+template <ItemDerivativeProblem P, class Ws, class W, class Weigh>
+bool add_stored_difference(const P& problem, ConstVecRef theta, const IndexSet& itm, Ws& ws, Mat& s,
+                           W&& w, Mat& a, Mat& diff, const Mat& table, const Vec& coef, Vec& v,
+                           Weigh&& weigh) {
+  const Index nb = itm.size();
+  const double inv_b = 1.0 / static_cast<double>(nb);
+  problem.scores(theta, IndexSet::range(0, 1), itm, ws, s);
+  weigh(s.col(0), w);
+  problem.item_derivatives(itm, ws, a);
+  for (Index b = 0; b < nb; ++b) {
+    const Index i = itm[b];
+    diff.col(b) = (coef(i) * inv_b) * (w(b) * a.col(b) - table.col(i));
+  }
+  if (!diff.allFinite()) return false;
+  problem.add_item_gradient(itm, ws, diff, v);
+  return true;
+}
+
+/// Which way transfer() copies: from the run's variables into a SolverState or back.
+struct ToState {};
+struct FromState {};
+/// Copies each pair (variable, SolverState field) of `pairs` one way (Dir): a loop lists its
+/// state once, as such pairs, for both its checkpoints and its resume.
+template <class Dir>
+void transfer(Dir) {}
+template <class Dir, class A, class B, class... Rest>
+void transfer(Dir dir, A& var, B& field, Rest&... rest) {
+  if constexpr (std::is_same_v<Dir, ToState>) field = var;
+  else if constexpr (std::is_same_v<A, bool>) var = field != 0;
+  else var = field;
+  transfer(dir, rest...);
+}
+
+/// Checkpoints of a variance-reduced run (Observer::on_checkpoint), taken at epoch boundaries,
+/// where the state is consistent: at the first boundary after every `every` steps, and, when
+/// an epoch is interrupted, the state at its start. While checkpoints are on, the run fills
+/// `state` at every boundary (one copy of its state per epoch, outside the step loop); with
+/// no observer or every = 0 nothing is filled or called.
+class EpochCheckpoints {
+ public:
+  EpochCheckpoints(Observer* observer, long every, long step)
+      : observer_(every > 0 ? observer : nullptr), every_(every > 0 ? every : 1),
+        next_((step / every_ + 1) * every_) {}
+  /// Whether the run must fill `state` at its boundaries.
+  bool on() const { return observer_ != nullptr; }
+  /// The run's complete state at the last boundary.
+  SolverState state;
+  /// At an epoch boundary, `state` just filled: hands it out when due; it stays the start of
+  /// the epoch that begins now.
+  void at_boundary() {
+    if (!observer_) return;
+    have_ = true;
+    if (state.step >= next_) {
+      observer_->on_checkpoint(state);
+      next_ = (state.step / every_ + 1) * every_;
+    }
+  }
+  /// The run stops: hands out `state` (the start of an interrupted epoch, or a boundary filled
+  /// just now).
+  void hand_out() {
+    if (observer_ && have_) observer_->on_checkpoint(state);
+  }
+  /// `state` was filled just now outside at_boundary() (a run that stops at a trace row).
+  void filled() { have_ = observer_ != nullptr; }
+
+ private:
+  Observer* observer_;
+  long every_, next_;
+  bool have_ = false;
+};
 }  // namespace lsekit::vr

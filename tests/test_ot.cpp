@@ -384,7 +384,7 @@ TEST_CASE("optimizer sinkhorn is rejected for non-OT problems and other solvers"
   CHECK_THROWS_AS(solve(dro, f), InputError);
 }
 
-TEST_CASE("every stochastic solver converges on a tiny OT instance", "[ot][solvers]") {
+TEST_CASE("every stochastic solver converges on a tiny OT instance", "[ot][solvers][slow]") {
   const double eps = 0.1;
   const OtInstance inst = make_instance(256, 16, 2, eps, 1);
   const SemiDiscreteOt p(inst.x, inst.y, inst.b, eps);
@@ -442,7 +442,8 @@ TEST_CASE("every stochastic solver converges on a tiny OT instance", "[ot][solve
   }
 }
 
-TEST_CASE("OT baselines: sumexp finds its own minimizer, erm cannot move g", "[ot][solvers]") {
+TEST_CASE("OT baselines: sumexp finds its own minimizer, erm cannot move g",
+          "[ot][solvers][slow]") {
   const double eps = 0.1;
   const OtInstance inst = make_instance(256, 16, 2, eps, 1);
   const SemiDiscreteOt p(inst.x, inst.y, inst.b, eps);

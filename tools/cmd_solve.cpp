@@ -77,7 +77,8 @@ int cmd_solve(int argc, const char* const* argv) {
       ("quiet,q", po::bool_switch(&quiet), "no progress line")
       ("config", po::value(&config), "read further options from FILE (key = value lines)")
       ("checkpoint-every", po::value(&checkpoint_every)->default_value(0),
-       "stochastic solvers: save the run's state every N steps (0 = never)")
+       "stochastic solvers: save the run's state every N steps (variance-reduced runs: at the "
+       "first epoch boundary after every N steps; 0 = never)")
       ("checkpoint", po::value(&checkpoint),
        "checkpoint file to write (default: OUT.checkpoint.h5)")
       ("resume", po::value(&resume),

@@ -1,6 +1,6 @@
 # Shared helpers of the command-line test scripts, sourced with the script's own arguments
 # LSEKIT WORKDIR: sets LSEKIT and PY, recreates WORK empty and makes it the working directory.
-# Each check adds to $pass or $fail; a script ends with
+# Each check adds to $pass or $fail (expect, no_file, same, killed_resume); a script ends with
 # `echo "NAME: $pass passed, $fail failed"` and exits 1 on failure.
 LSEKIT="$1"
 WORK="$2"
@@ -80,3 +80,59 @@ as_other() {
 wait_for() { wait_for_line "$1" "$2" "$3" 120; }
 # no_match PATTERN TEXT: TEXT must not match PATTERN (extended regex).
 no_match() { if grep -Eq -- "$1" <<<"$2"; then bad "output matches /$1/ but must not :: $2"; else ok; fi; }
+
+# same A.h5 B.h5: every dataset equal bit for bit (NaN = NaN), wall-clock times excepted.
+same() {
+  if $PY - "$1" "$2" <<'EOF'; then ok; else bad "$1 and $2 differ"; fi
+import sys, h5py, numpy as np
+def load(path):
+    out = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) else None)
+        attrs = {k: f.attrs[k] for k in ("status", "steps_done", "objective", "rho")}
+    return out, attrs
+(a, aa), (b, ba) = load(sys.argv[1]), load(sys.argv[2])
+bad = sorted(set(a) ^ set(b))
+bad += [k for k in a if k in b and not k.endswith("time_s")
+        and (a[k].dtype != b[k].dtype or a[k].shape != b[k].shape
+             or a[k].tobytes() != b[k].tobytes())]
+bad += [k for k in aa if str(aa[k]) != str(ba[k])]
+if bad:
+    print("differ:", bad, file=sys.stderr)
+    sys.exit(1)
+if len(a) < 5 or "trace/objective" not in a:
+    print("too few datasets:", sorted(a), file=sys.stderr)
+    sys.exit(1)
+EOF
+}
+
+# killed_resume NAME INPUT EVERY OPTIONS...: reference run, a run killed with SIGKILL once its
+# first checkpoint exists, the resumed run; the two results must be identical.
+killed_resume() {
+  local name="$1" input="$2" every="$3"
+  shift 3
+  "$LSEKIT" solve "$input" --out "$name.ref.h5" -q "$@" >/dev/null 2>&1 || {
+    bad "$name: the reference run failed"
+    return
+  }
+  "$LSEKIT" solve "$input" --out "$name.run.h5" -q --checkpoint-every "$every" "$@" >/dev/null 2>&1 &
+  local pid=$!
+  if ! wait_for_file "$name.run.h5.checkpoint.h5" "$pid"; then
+    kill -KILL "$pid" 2>/dev/null
+    { wait "$pid"; } 2>/dev/null
+    bad "$name: no checkpoint $name.run.h5.checkpoint.h5 appeared (exit $?): make the run longer"
+    return
+  fi
+  kill -KILL "$pid" 2>/dev/null
+  { wait "$pid"; } 2>/dev/null
+  local rc=$?
+  if [ "$rc" -ne 137 ]; then
+    bad "$name: the run ended (exit $rc) before it could be killed: make it longer"
+    return
+  fi
+  no_file "$name.run.h5"
+  expect 0 "wrote $name.run.h5" -- "$LSEKIT" solve "$input" --out "$name.run.h5" -q --checkpoint-every \
+    "$every" --resume "$name.run.h5.checkpoint.h5" "$@"
+  same "$name.ref.h5" "$name.run.h5"
+  no_file "$name.run.h5.checkpoint.h5"  # removed once the run has reached its end
+}
