@@ -85,17 +85,22 @@ TEST_CASE("SVRG's preconditioned loop never allocates on entropic OT", "[nomallo
     Threads tc(threads);
     for (SolverKind kind :
          {SolverKind::BiasedSoftmax, SolverKind::VariationalLog, SolverKind::Softplus}) {
-      SolverOptions o = SolverOptions::defaults_for(kind);
-      o.variance_reduction = VarianceReduction::Svrg;
-      o.tol = 0.0;
-      o.steps = 1;
-      REQUIRE(o.check(n, m, true).empty());
-      MallocGuardProbe probe;
-      const Result r = solve(p, o, &probe);
-      INFO(r.brief_report() << "; " << r.message << ", threads " << threads);
-      CHECK(r.steps == 2 * n);
-      CHECK(probe.polls > 0);
-      CHECK(probe.allowed == 0);
+      // batch 1 (n/2 steps per epoch: the guard is polled) and the automatic batch of m source
+      // samples (n / (2 m) steps).
+      for (long batch : {1L, 0L}) {
+        SolverOptions o = SolverOptions::defaults_for(kind);
+        o.variance_reduction = VarianceReduction::Svrg;
+        o.batch = batch;
+        o.tol = 0.0;
+        o.steps = 1;
+        REQUIRE(o.check(n, m, true).empty());
+        MallocGuardProbe probe;
+        const Result r = solve(p, o, &probe);
+        INFO(r.brief_report() << "; " << r.message << ", threads " << threads << ", batch " << batch);
+        CHECK(r.steps == (batch == 1 ? n / 2 : n / (2 * m)));
+        if (batch == 1) CHECK(probe.polls > 0);
+        CHECK(probe.allowed == 0);
+      }
     }
   }
   CHECK(Eigen::internal::is_malloc_allowed());
