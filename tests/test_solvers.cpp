@@ -24,6 +24,7 @@
 #include "core/exact_evaluator.hpp"
 #include "data/checkpoint.hpp"
 #include "solvers/instances.hpp"
+#include "state_bits.hpp"
 #include "test_support.hpp"
 
 using namespace lsekit;
@@ -736,35 +737,7 @@ TEST_CASE("resuming from any checkpoint ends bitwise identical to the uninterrup
                     Contains("does not belong to this run"));
 }
 
-namespace {
-// Bitwise equality of two values of a SolverState field (NaN equals NaN).
-bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
-bool same_bits(long a, long b) { return a == b; }
-bool same_bits(const Vec& a, const Vec& b) {
-  return a.size() == b.size() && (a.size() == 0 ||
-          std::memcmp(a.data(), b.data(), sizeof(double) * static_cast<size_t>(a.size())) == 0);
-}
-bool same_bits(const Mat& a, const Mat& b) {
-  return a.rows() == b.rows() && a.cols() == b.cols() &&
-         (a.size() == 0 ||
-          std::memcmp(a.data(), b.data(), sizeof(double) * static_cast<size_t>(a.size())) == 0);
-}
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) { return a == b; }
-bool same_bits(const Rng& a, const Rng& b) {
-  const Rng::State x = a.state(), y = b.state();
-  return std::memcmp(x.s, y.s, sizeof x.s) == 0 && x.has_spare == y.has_spare && same_bits(x.spare, y.spare);
-}
-bool same_bits(const std::vector<TracePoint>& a, const std::vector<TracePoint>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t k = 0; k < a.size(); ++k) {
-    if (a[k].step != b[k].step) return false;
-    for (const TraceColumn& c : kTraceColumns)
-      if (!same_bits(a[k].*c.field, b[k].*c.field)) return false;
-  }
-  return true;
-}
-}  // namespace
+using test::same_bits;
 
 TEST_CASE("a checkpoint file holds every SolverState field and resumes bitwise",
           "[solvers][checkpoint]") {
