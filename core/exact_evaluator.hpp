@@ -20,6 +20,13 @@
 //    processed in sub-blocks of groups x all items;
 //  * few groups (DRO): groups run one after the other, each split into item
 //    chunks that stream with a running max and are merged exactly.
+// Semi-dual problems (P::kSemiDual: S(j, k) = theta_j - c_kj, e.g. entropic OT) can also get
+// the Hessian from the same pass:
+//   H = (1/lambda) (diag(nu) - sum_k p_k chi_k chi_k^T),  chi_k = pi_{k,.},  nu = sum_k p_k chi_k,
+// (m x m, positive semi-definite, H 1 = 0) and per group eps tr H_k = 1 - |chi_k|^2. The
+// chunks are then taken in kHessianParts fixed runs, one partial Hessian per run (rank
+// updates of the chunk's weight blocks), summed in run order: thread-count independent, and F
+// and grad F are bitwise those of a pass without the Hessian.
 // Memory: kChunks gradient buffers of dim() plus one block of scores per thread,
 // allocated on first use; later calls do not allocate. Not thread-safe itself
 // (owns scratch); use one evaluator per thread.
@@ -50,7 +57,7 @@ class ExactEvaluator {
   explicit ExactEvaluator(const P& problem, Index block_budget = Index{1} << 16)
       : p_(problem), budget_(std::max<Index>(block_budget, 1)) {
     const Index k = p_.num_groups(), m = p_.num_items();
-    by_groups_ = k >= kChunks;
+    by_groups_ = k >= kChunks || SemiDualProblem<P>;  // semi-dual: whole groups (Hessian)
     if (by_groups_) {
       chunks_ = kChunks;
       group_block_ = std::max<Index>(1, budget_ / m);
@@ -86,6 +93,22 @@ class ExactEvaluator {
     scores_out_ = nullptr;
     return f;
   }
+  /// evaluate() plus, for a semi-dual problem, its Hessian (m x m, overwritten) and, if
+  /// `curvature`, 1 - |chi_k|^2 of every group, in the same pass. grad is required.
+  double evaluate_with_hessian(ConstVecRef theta, Vec& grad, EvalInfo* info, Vec* group_lse,
+                               Mat& hessian, Vec* curvature = nullptr)
+    requires SemiDualProblem<P>
+  {
+    grad.resize(p_.dim());
+    if (group_lse) group_lse->resize(p_.num_groups());
+    if (curvature) curvature->resize(p_.num_groups());
+    hess_ = &hessian;
+    curv_ = curvature;
+    const double f = run(theta, &grad, info, group_lse);
+    hess_ = nullptr;
+    curv_ = nullptr;
+    return f;
+  }
   /// L_k for every group (e.g. minus the OT c-transform) plus F.
   double group_values(ConstVecRef theta, Vec& lse, EvalInfo* info = nullptr) {
     lse.resize(p_.num_groups());
@@ -114,8 +137,9 @@ class ExactEvaluator {
   double run(ConstVecRef theta, Vec* grad, EvalInfo* info, Vec* lse);
 
   // Whole groups [gs, gs+gn) x all items: exact per-group LSE, normalized weights.
+  // part >= 0: also the Hessian's rank update into hpart_[part] (semi-dual problems).
   void block(ConstVecRef theta, Index gs, Index gn, Index is, Index in, Scratch& sc, Vec* grad,
-             double pk, double lambda, Chunk& ch, Vec* lse);
+             double pk, double lambda, Chunk& ch, Vec* lse, Index part = -1);
 
   // Items [is, is+in) of group g, streamed into the chunk's running sums.
   void stream(ConstVecRef theta, Index g, Index is, Index in, Scratch& sc, bool need_grad,
@@ -130,6 +154,11 @@ class ExactEvaluator {
   std::vector<Scratch> scratch_;
   std::vector<Chunk> chunk_;
   Vec* scores_out_ = nullptr;  // evaluate(): item scores of a one-group problem
+  static constexpr Index kHessianParts = 8;
+  Mat* hess_ = nullptr;           // evaluate_with_hessian(): the Hessian to form
+  Vec* curv_ = nullptr;           // and the per-group curvatures
+  std::vector<Mat> hpart_;        // partial Hessians (lower triangles), one per run of chunks
+  Mat hnu_;                       // partial nu, one column per run
 };
 
 // ---- out of line, so that files using the compiled instances (solvers/instances.hpp) do
@@ -162,8 +191,7 @@ double ExactEvaluator<P>::run(ConstVecRef theta, Vec* grad, EvalInfo* info, Vec*
   if (grad) grad->setZero();
 
   if (by_groups_) {
-#pragma omp parallel for schedule(dynamic, 1) if (chunks_ > 1)
-    for (Index c = 0; c < chunks_; ++c) {
+    auto chunk = [&](Index c, Index part) {
       Scratch& sc = scratch_[omp_get_thread_num()];
       Chunk& ch = chunk_[c];
       ch.value = ch.kappa_sum = ch.kappa_max = 0.0;
@@ -172,8 +200,32 @@ double ExactEvaluator<P>::run(ConstVecRef theta, Vec* grad, EvalInfo* info, Vec*
       for (Index gs = g0; gs < g1; gs += group_block_) {
         const Index gn = std::min(group_block_, g1 - gs);
         block(theta, gs, gn, 0, item_block_, sc, grad ? &ch.grad : nullptr, pk, lambda, ch,
-              lse);
+              lse, part);
       }
+    };
+    if (!hess_) {
+#pragma omp parallel for schedule(dynamic, 1) if (chunks_ > 1)
+      for (Index c = 0; c < chunks_; ++c) chunk(c, -1);
+    } else {
+      const Index parts = std::min(kHessianParts, chunks_), m = p_.num_items();
+      hpart_.resize(parts);
+      for (Mat& h : hpart_) h.setZero(m, m);
+      hnu_.setZero(m, parts);
+#pragma omp parallel for schedule(dynamic, 1) if (parts > 1)
+      for (Index r = 0; r < parts; ++r)
+        for (Index c = r * chunks_ / parts; c < (r + 1) * chunks_ / parts; ++c) chunk(c, r);
+      Mat& h = *hess_;
+      h.setZero(m, m);
+      Vec nu = Vec::Zero(m);
+      for (Index r = 0; r < parts; ++r) {
+        h += hpart_[r];
+        nu += hnu_.col(r);
+      }
+      // Rank updates accumulate sum_k (p_k chi_k)(p_k chi_k)^T = p^2 sum_k chi_k chi_k^T.
+      h *= -1.0 / pk;
+      h.diagonal() += nu;
+      h = h.selfadjointView<Eigen::Lower>();
+      h /= lambda;
     }
     for (const Chunk& ch : chunk_) {
       total += ch.value;
@@ -239,7 +291,7 @@ double ExactEvaluator<P>::run(ConstVecRef theta, Vec* grad, EvalInfo* info, Vec*
 template <LseProblem P>
 void ExactEvaluator<P>::block(ConstVecRef theta, Index gs, Index gn, Index is, Index in,
                               Scratch& sc, Vec* grad, double pk, double lambda, Chunk& ch,
-                              Vec* lse) {
+                              Vec* lse, Index part) {
   auto s = sc.s.topLeftCorner(in, gn);
   auto w = sc.w.topLeftCorner(in, gn);
   const IndexSet groups = IndexSet::range(gs, gn), items = IndexSet::range(is, in);
@@ -265,6 +317,14 @@ void ExactEvaluator<P>::block(ConstVecRef theta, Index gs, Index gn, Index is, I
     if (grad) w.col(g).array() *= pk * q;
   }
   if (grad) p_.add_gradient(theta, groups, items, sc.ws, w, *grad);
+  if constexpr (SemiDualProblem<P>) {
+    if (part >= 0) {  // w = p_k chi_k (grad is always asked with the Hessian)
+      hpart_[part].template selfadjointView<Eigen::Lower>().rankUpdate(w, 1.0);
+      hnu_.col(part) += w.rowwise().sum();
+      if (curv_)
+        for (Index g = 0; g < gn; ++g) (*curv_)(gs + g) = 1.0 - w.col(g).squaredNorm() / (pk * pk);
+    }
+  }
 }
 
 // Items [is, is+in) of group g, streamed into the chunk's running sums.

@@ -70,4 +70,11 @@ concept ItemDerivativeProblem =
       p.add_item_gradient(set, ws, c, grad);
     };
 
+/// Semi-dual problems (entropic OT): S(j, k) = theta_j - c_kj, so grad_theta l_k(xi_j) = e_j and
+/// both log-domain Sinkhorn (solvers/sinkhorn.hpp) and the exact Hessian of the evaluator apply.
+template <class P>
+concept SemiDualProblem = LseProblem<P> && requires {
+  requires P::kSemiDual;
+};
+
 }  // namespace lsekit

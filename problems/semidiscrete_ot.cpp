@@ -163,47 +163,22 @@ double SemiDiscreteOt::rounding_bound(ConstVecRef g, double f, ConstVecRef grad)
   const Index n = num_groups(), m = num_items();
   if (!std::isfinite(f) || !grad.allFinite()) return std::nan("");
   const double nd = static_cast<double>(n);
-  // Column factors s_j = min(1, b_j / bt_j), bt = (1/n) sum_i chi(x_i) = grad + b.
-  Vec colf(m);
+  // Column factors s_j = min(1, b_j / bt_j), bt = (1/n) sum_i chi(x_i) = grad + b. The column
+  // sums of pi' are s_j bt_j, so the column deficits e_c and their total delta (= |e_r|_1, the
+  // total row deficit) follow from grad alone, and one pass over the samples gives each row's
+  // deficit and its value in P(pi'') together.
+  Vec colf(m), ec(m);
   for (Index j = 0; j < m; ++j) {
     const double bt = grad(j) + b_(j);
     colf(j) = (b_(j) > 0.0 && bt > b_(j)) ? b_(j) / bt : 1.0;
+    ec(j) = std::max(b_(j) - colf(j) * bt, 0.0);
   }
+  const double delta = ec.sum();
   const Index block = std::max<Index>(1, (Index{1} << 16) / m);
   const Index nblocks = (n + block - 1) / block;
-  Vec lse(n), rows(n), rowval(n);
-  Vec colsum_blocks = Vec::Zero(m * nblocks);
-  // Pass 1: L_i, row sums of pi' (times n) and per-block column sums of pi'.
-#pragma omp parallel
-  {
-    Workspace ws = make_workspace(block, m);
-    Mat sc(m, block);
-    Vec u(m);
-#pragma omp for schedule(dynamic, 1)
-    for (Index bi = 0; bi < nblocks; ++bi) {
-      const Index i0 = bi * block, gn = std::min(block, n - i0);
-      auto sb = sc.leftCols(gn);
-      scores(g, IndexSet::range(i0, gn), IndexSet::range(0, m), ws, sb);
-      auto cs = colsum_blocks.segment(bi * m, m);
-      for (Index k = 0; k < gn; ++k) {
-        const double mx = sb.col(k).maxCoeff();
-        u.array() = b_.array() * ((sb.col(k).array() - mx) / eps_).exp();
-        const double z = u.sum();
-        lse(i0 + k) = mx + eps_ * std::log(z);
-        u.array() *= colf.array() / z;  // n pi'_ij
-        rows(i0 + k) = u.sum();
-        cs += u;
-      }
-    }
-  }
-  Vec col = Vec::Zero(m);
-  for (Index bi = 0; bi < nblocks; ++bi) col += colsum_blocks.segment(bi * m, m);
-  col /= nd;  // column sums of pi'
-  const Vec er = (Vec::Ones(n) - rows) / nd;                     // row deficits >= 0
-  const Vec ec = (b_ - col).cwiseMax(0.0);                        // column deficits >= 0
-  const double delta = er.sum();
-  // Pass 2: P(pi'') row by row. With u_ij = n pi''_ij / b_j:
-  //   pi''_ij = b_j u_ij / n,  c_ij = g_j - S_ij,  KL term eps pi''_ij log u_ij.
+  Vec rowval(n);
+  // With u_ij = n pi''_ij / b_j: pi''_ij = b_j u_ij / n, c_ij = g_j - S_ij, KL term
+  // eps pi''_ij log u_ij; n pi'_ij / b_j = exp((S_ij - L_i) / eps) s_j.
 #pragma omp parallel
   {
     Workspace ws = make_workspace(block, m);
@@ -216,10 +191,14 @@ double SemiDiscreteOt::rounding_bound(ConstVecRef g, double f, ConstVecRef grad)
       scores(g, IndexSet::range(i0, gn), IndexSet::range(0, m), ws, sb);
       for (Index k = 0; k < gn; ++k) {
         const Index i = i0 + k;
-        u.array() = ((sb.col(k).array() - lse(i)) / eps_).exp() * colf.array();
+        const double mx = sb.col(k).maxCoeff();
+        u.array() = ((sb.col(k).array() - mx) / eps_).exp();
+        const double lse = mx + eps_ * std::log(b_.dot(u));
+        u.array() = ((sb.col(k).array() - lse) / eps_).exp() * colf.array();
+        const double er = std::max(1.0 - b_.dot(u), 0.0) / nd;  // row deficit of pi'
         if (delta > 0.0)
           for (Index j = 0; j < m; ++j)
-            if (b_(j) > 0.0) u(j) += nd * er(i) * ec(j) / (delta * b_(j));
+            if (b_(j) > 0.0) u(j) += nd * er * ec(j) / (delta * b_(j));
         double acc = 0.0;
         for (Index j = 0; j < m; ++j) {
           if (!(u(j) > 0.0) || b_(j) == 0.0) continue;
@@ -235,54 +214,7 @@ double SemiDiscreteOt::rounding_bound(ConstVecRef g, double f, ConstVecRef grad)
   return std::max(primal + f, 0.0) + 1e-13 * (std::abs(primal) + std::abs(f));
 }
 
-void SemiDiscreteOt::hessian(ConstVecRef g, Mat& h, Vec* curvature) const {
-  const Index n = num_groups(), m = num_items();
-  if (m > kDenseAtoms)
-    throw std::invalid_argument("entropic OT: the dense Hessian needs at most " +
-                                std::to_string(kDenseAtoms) + " atoms, this instance has " +
-                                std::to_string(m));
-  if (curvature) curvature->resize(n);
-  const Index block = std::max<Index>(1, (Index{1} << 16) / m);
-  const Index nblocks = (n + block - 1) / block;
-  const Index nchunks = std::min<Index>(8, nblocks);
-  // Chunk c: blocks [c nblocks / nchunks, (c + 1) nblocks / nchunks); partial Hessians (lower
-  // triangles) and marginals per chunk.
-  std::vector<Mat> part(nchunks, Mat::Zero(m, m));
-  Mat nu_part = Mat::Zero(m, nchunks);
-#pragma omp parallel
-  {
-    Workspace ws = make_workspace(block, m);
-    Mat s(m, block), chi(m, block);
-#pragma omp for schedule(dynamic, 1)
-    for (Index c = 0; c < nchunks; ++c) {
-      for (Index bi = c * nblocks / nchunks; bi < (c + 1) * nblocks / nchunks; ++bi) {
-        const Index i0 = bi * block, gn = std::min(block, n - i0);
-        auto sb = s.leftCols(gn);
-        auto cb = chi.leftCols(gn);
-        scores(g, IndexSet::range(i0, gn), IndexSet::range(0, m), ws, sb);
-        for (Index k = 0; k < gn; ++k) {
-          const double mx = sb.col(k).maxCoeff();
-          cb.col(k).array() = b_.array() * ((sb.col(k).array() - mx) / eps_).exp();
-          cb.col(k) /= cb.col(k).sum();
-          if (curvature) curvature->coeffRef(i0 + k) = 1.0 - cb.col(k).squaredNorm();
-        }
-        nu_part.col(c) += cb.rowwise().sum();
-        part[c].selfadjointView<Eigen::Lower>().rankUpdate(cb, -1.0);
-      }
-    }
-  }
-  h = Mat::Zero(m, m);
-  Vec nu = Vec::Zero(m);
-  for (Index c = 0; c < nchunks; ++c) {
-    h += part[c];
-    nu += nu_part.col(c);
-  }
-  h.diagonal() += nu;
-  h = h.selfadjointView<Eigen::Lower>();
-  h /= static_cast<double>(n) * eps_;
-}
-
-double SemiDiscreteOt::gap_bound(ConstVecRef g, double f, ConstVecRef grad) const {
+double SemiDiscreteOt::gap_bound(ConstVecRef g, double f, ConstVecRef grad, const Mat* hessian) const {
   const Index m = num_items();
   if (m > kDenseAtoms || !std::isfinite(f) || !grad.allFinite()) return rounding_bound(g, f, grad);
   // The base bound B(g) is taken only where the refinement fails (it is never the smaller one
@@ -290,13 +222,17 @@ double SemiDiscreteOt::gap_bound(ConstVecRef g, double f, ConstVecRef grad) cons
   const auto base = [&] { return rounding_bound(g, f, grad); };
   // Newton-refined bound: F(g) - F(g') + B(g'), g' = g - (H + delta I)^{-1} grad F(g). H 1 = 0
   // and grad F is orthogonal to 1, so the small ridge delta only fixes the gauge.
+  ExactEvaluator<SemiDiscreteOt> ev(*this);
   Mat h;
-  hessian(g, h);
+  Vec grad1;
+  if (hessian) {
+    h = *hessian;
+  } else {
+    ev.evaluate_with_hessian(g, grad1, nullptr, nullptr, h);
+  }
   h.diagonal().array() += 1e-12 * std::max(h.diagonal().maxCoeff(), 1e-300);
   const Vec g1 = g - h.ldlt().solve(grad);
   if (!g1.allFinite()) return base();
-  ExactEvaluator<SemiDiscreteOt> ev(*this);
-  Vec grad1;
   const double f1 = ev.value_and_gradient(g1, grad1);
   if (!std::isfinite(f1)) return base();
   const double b1 = rounding_bound(g1, f1, grad1);

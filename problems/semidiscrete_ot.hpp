@@ -62,8 +62,9 @@ class SemiDiscreteOt {
  public:
   static constexpr bool kBatchOverGroups = true;  // minibatches of source samples
   static constexpr bool kSemiDual = true;         // S(j, i) = theta_j - c_ij (Sinkhorn applies)
-  /// Largest number of atoms for which the dense m x m Hessian is formed (hessian(), the
-  /// Newton-refined certificate, the preconditioned variance-reduced solver): 8 MiB per copy.
+  /// Largest number of atoms for which the dense m x m Hessian is formed (by the exact
+  /// evaluator, see core/exact_evaluator.hpp; for the Newton-refined certificate and the
+  /// preconditioned variance-reduced solver): 8 MiB per copy.
   static constexpr Index kDenseAtoms = 1024;
   /// Largest operand panel (entries) of one GEMM call: 128 KiB, Eigen's stack-allocation limit.
   static constexpr Index kPanel = Index{1} << 14;
@@ -128,14 +129,6 @@ class SemiDiscreteOt {
   void plan_outputs(ConstVecRef g, const Vec& lse, Vec* cost, Vec* kl, MatRM* bary,
                     IVec* assign) const;
 
-  /// Hessian of F: H(g) = (1/eps) (diag(nu) - (1/n) sum_i chi(x_i) chi(x_i)^T) with
-  /// nu = (1/n) sum_i chi(x_i) (m x m, symmetric positive semi-definite, H 1 = 0). One pass over
-  /// the costs and n m^2 / 2 multiply-adds; fixed chunks of samples summed in chunk order, so the
-  /// result does not depend on the thread count. If `curvature` is given it receives, per
-  /// sample, eps times the trace of that sample's Hessian, 1 - |chi(x_i)|^2 (0 when the sample
-  /// sits deep inside one Laguerre cell). Requires m <= kDenseAtoms.
-  void hessian(ConstVecRef g, Mat& h, Vec* curvature = nullptr) const;
-
   /// Certified bound on F(g) - F* (SPEC section 6). The base bound is the primal-dual gap of
   /// the plan implied by g, rounded onto Pi(a, b) (Altschuler, Weed, Rigollet, NeurIPS 2017,
   /// Alg. 2):
@@ -150,14 +143,18 @@ class SemiDiscreteOt {
   /// one Newton step g - (H + delta I)^{-1} grad F (Kitagawa, Merigot, Thibert 2019 use the
   /// same Newton step to solve the problem), where B(g') is second order in the marginal error
   /// at g; B(g) itself only where the refinement fails.
-  /// `f` = F(g), `grad` = grad F(g) (from the exact evaluator). Passes over the n x m costs:
-  /// certificate_passes(). Rows in parallel, sums in row order (independent of the thread
-  /// count). A rounding allowance of 1e-13 (|P| + |F|) per bound keeps it valid in floating
-  /// point.
-  double gap_bound(ConstVecRef g, double f, ConstVecRef grad) const;
-  /// Passes over the costs that gap_bound() makes: 2 for B(g); with the Newton step (m <=
-  /// kDenseAtoms) 4: the Hessian, F and grad F at g', and B(g').
-  double certificate_passes() const { return num_items() <= kDenseAtoms ? 4.0 : 2.0; }
+  /// `f` = F(g), `grad` = grad F(g) (from the exact evaluator); `hessian` = H(g) if the caller
+  /// has it (ExactEvaluator::evaluate_with_hessian, the same pass as F), else it is formed.
+  /// Passes over the n x m costs: certificate_passes(). B is one pass: the column deficits of
+  /// pi' follow from grad F, each row's deficit and value from that row. Rows in parallel, sums
+  /// in row order (independent of the thread count). A rounding allowance of 1e-13 (|P| + |F|)
+  /// per bound keeps it valid in floating point.
+  double gap_bound(ConstVecRef g, double f, ConstVecRef grad, const Mat* hessian = nullptr) const;
+  /// Passes over the costs that gap_bound() makes: 1 for B(g); with the Newton step (m <=
+  /// kDenseAtoms) F and grad F at g' and B(g'), plus the Hessian unless it is given.
+  double certificate_passes(bool with_hessian = false) const {
+    return num_items() <= kDenseAtoms ? (with_hessian ? 2.0 : 3.0) : 1.0;
+  }
 
  private:
   double rounding_bound(ConstVecRef g, double f, ConstVecRef grad) const;  // B(g)

@@ -31,6 +31,30 @@ concept CertifiedProblem = requires(const P& p, ConstVecRef theta, double f) {
   { p.certificate_passes() } -> std::convertible_to<double>;
 };
 
+/// Problems whose certificate can reuse the Hessian at the point (entropic OT's Newton step).
+template <class P>
+concept HessianCertifiedProblem = CertifiedProblem<P> && requires(const P& p, ConstVecRef theta,
+                                                                  double f, const Mat* h) {
+  { p.gap_bound(theta, f, theta, h) } -> std::convertible_to<double>;
+  { p.certificate_passes(true) } -> std::convertible_to<double>;
+};
+
+/// The problem's certificate at theta (F = f, grad F = grad; `hessian`: H(theta) when the
+/// caller has it, else null); its passes are added to `passes`. NaN without a certificate.
+template <class P>
+double certificate(const P& problem, ConstVecRef theta, double f, ConstVecRef grad,
+                   const Mat* hessian, double& passes) {
+  if constexpr (HessianCertifiedProblem<P>) {
+    passes += problem.certificate_passes(hessian != nullptr);
+    return problem.gap_bound(theta, f, grad, hessian);
+  } else if constexpr (CertifiedProblem<P>) {
+    passes += problem.certificate_passes();
+    return problem.gap_bound(theta, f, grad);
+  } else {
+    return std::nan("");
+  }
+}
+
 /// The stopping criterion of a measure (relative, see above).
 inline double criterion_of(double f, double grad_norm, double gap_bound) {
   const double scale = std::max(1.0, std::abs(f));
@@ -38,24 +62,27 @@ inline double criterion_of(double f, double grad_norm, double gap_bound) {
 }
 
 /// F, grad F (into `grad`), and the optimality measures at theta. `passes` receives the work.
-/// group_lse / item_scores: optional further outputs of the same pass (ExactEvaluator::evaluate).
+/// group_lse / item_scores: optional further outputs of the same pass (ExactEvaluator::evaluate);
+/// hessian / curvature: the Hessian of a semi-dual problem and its per-group curvatures, from
+/// the same pass (ExactEvaluator::evaluate_with_hessian), which the certificate then reuses.
 template <LseProblem P>
 Measure measure(const P& problem, ExactEvaluator<P>& ev, ConstVecRef theta, Vec& grad,
                 double* passes = nullptr, bool certify = true, Vec* group_lse = nullptr,
-                Vec* item_scores = nullptr) {
+                Vec* item_scores = nullptr, Mat* hessian = nullptr, Vec* curvature = nullptr) {
   Measure m;
   EvalInfo info;
-  m.objective = ev.evaluate(theta, &grad, &info, group_lse, item_scores);
+  if constexpr (SemiDualProblem<P>) {
+    if (hessian) m.objective = ev.evaluate_with_hessian(theta, grad, &info, group_lse, *hessian, curvature);
+    else m.objective = ev.evaluate(theta, &grad, &info, group_lse, item_scores);
+  } else {
+    m.objective = ev.evaluate(theta, &grad, &info, group_lse, item_scores);
+  }
   m.kappa = info.kappa_mean;
   m.grad_norm = grad.norm();
   double work = 1.0;
   if constexpr (P::kBatchOverGroups) m.marginal_error = grad.template lpNorm<1>();
-  if constexpr (CertifiedProblem<P>) {
-    if (certify && std::isfinite(m.objective)) {
-      m.gap_bound = problem.gap_bound(theta, m.objective, grad);
-      work += problem.certificate_passes();
-    }
-  }
+  if (certify && std::isfinite(m.objective))
+    m.gap_bound = certificate(problem, theta, m.objective, grad, hessian, work);
   m.certified = std::isfinite(m.gap_bound);
   m.criterion = criterion_of(m.objective, m.grad_norm, m.gap_bound);
   if (passes) *passes += work;

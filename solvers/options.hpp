@@ -162,7 +162,7 @@ struct SolverOptions {
                              : o.variance_reduction == VarianceReduction::Auto && !batch_over_groups
                                  ? VarianceReduction::Saga  // DRO: fewer passes than SVRG (README)
                                  : VarianceReduction::Svrg;
-    if (o.batch == 0) o.batch = vr ? 1 : 32;
+    if (o.batch == 0 && !(vr && batch_over_groups)) o.batch = vr ? 1 : 32;  // OT + SVRG: run_svrg decides
     if (o.epochs == 0.0) o.epochs = vr ? 1000.0 : 10.0;
     return o;
   }

@@ -151,6 +151,7 @@ struct SolverState {
   Vec loss_table;                            // table runs: the last loss of every item
   Mat table;                                 // stored per-item derivatives (D x n)
   Mat precond;                               // SVRG on entropic OT: (H~ + delta I)^{-1}
+  Mat hessian;                               // and H~ itself (the certificate reuses it)
 };
 
 /// What the shape of a SolverState field must be for the run that resumes it.
@@ -164,7 +165,7 @@ enum class StateExtent {
   Groups,       // one per group
   Pool,         // one per sampled term of a variance-reduced run (item or source sample)
   Table,        // derivative_dim x items (stored per-item derivatives); empty if not stored
-  Square,       // dim x dim (a preconditioner); empty if none
+  Square,       // dim x dim (a preconditioner or Hessian); empty if none
 };
 /// A member of SolverState, by type.
 using StateMember =
@@ -241,6 +242,7 @@ inline constexpr StateField kStateFields[] = {
     {"loss_table", &SolverState::loss_table, StateExtent::Pool, kTableLoops},
     {"table", &SolverState::table, StateExtent::Table, kVrLoops},
     {"precond", &SolverState::precond, StateExtent::Square, kSvrgLoop},
+    {"hessian", &SolverState::hessian, StateExtent::Square, kSvrgLoop},
 };
 
 /// Whether the loop `loop` (a StateLoop value) keeps field `f`.
@@ -292,7 +294,7 @@ inline std::string state_mismatch(const SolverState& saved, const SolverState& f
       case StateExtent::Groups: what = "the number of groups"; break;
       case StateExtent::Pool: what = "the number of sampled terms"; break;
       case StateExtent::Table: what = "the per-item table"; break;
-      case StateExtent::Square: what = "the preconditioner"; break;
+      case StateExtent::Square: what = "the preconditioner or Hessian"; break;
       default: break;
     }
     return std::string(what) + " differs (" + f.name + " has " + text(a) + " values, this run " + text(b) + ")";

@@ -45,13 +45,6 @@
 
 namespace lsekit {
 
-/// Problems whose scores are S(j, i) = theta_j - c_ij with item weights b (entropic
-/// semi-discrete OT): theta is a dual potential and Sinkhorn applies.
-template <class P>
-concept SemiDualProblem = LseProblem<P> && requires {
-  requires P::kSemiDual;
-};
-
 /// The column half of a Sinkhorn iteration: h_j = eps log (1/n) sum_i exp((f_i - c_ij)/eps).
 template <SemiDualProblem P>
 class SinkhornColumnPass {

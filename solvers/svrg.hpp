@@ -27,8 +27,21 @@
 // Importance sampling (DRO): q_i = 0.2/N + 0.8 L_i / sum L, L_i = w~_i c_i with c_i the
 // problem's per-sample curvature bound (item_smoothness) and w~_i the snapshot weight; the step
 // eta = s / max_i (L_i / (N q_i)), so one constant s works for every scaling of the data
-// (Gladin et al.'s weights make per-sample smoothness very uneven). OT: uniform q, eta = s eps
-// (1/(2 L_max) of the semi-dual).
+// (Gladin et al.'s weights make per-sample smoothness very uneven).
+// Entropic OT with m <= kDenseAtoms atoms: a variance-reduced Newton method (SVRN; Derezinski,
+// Lacotte, Pilanci, Mahoney 2022). The snapshot's pass also forms the exact Hessian H~ (core/
+// exact_evaluator.hpp), and steps use theta <- theta - eta M v with M = (H~ + delta diag(b))^{-1},
+// delta = |grad F|_1 / eps (Levenberg-Marquardt: a scaled gradient step far from the optimum,
+// where atoms with almost no mass have almost no curvature; a Newton step near it). In M's
+// metric the mean per-sample curvature is tr(M H~) = m - 1 (H~ 1 = 0) and sample i's is about
+// (m - 1) curv_i / mean(curv), curv_i = 1 - |chi(x_i)|^2; samples are drawn in proportion (same
+// rule as DRO). A minibatch of |B| = m samples (the automatic batch) makes the direction's
+// curvature about 1 + max_i / |B|, so eta = s / (1 + max_i / |B|), capped at 1: at most a
+// Newton step. With a Newton metric the epoch is short, N/(2|B|) steps (one pass of inner
+// evaluations, as much as its snapshot pass): a small eps's Hessian changes quickly, and a
+// fresh one every two passes gained more than longer epochs on the convergence study.
+// The snapshot's certificate (OT: a Newton step and a rounding bound) reuses H~.
+// Larger OT instances: uniform q, batch 1, eta = s eps (1/(2 L_max) of the semi-dual).
 // Safeguard: a snapshot whose followed objective (vr::Followed: F, or softplus's F_rho at an
 // explicit rho, or the sumexp / erm surrogate, each exact from the snapshot's pass) is higher
 // than the previous one's, or an epoch in which a weight or the iterate stopped being finite,
@@ -39,8 +52,8 @@
 // softplus: rho = 0.02 tol max(1,|F|) / (lambda kappa) at every snapshot (rho given: used as
 // is), so its relaxation bias lambda rho kappa / 2 stays two orders below the tolerance.
 //
-// Work: the snapshot pass, the certificate and the table pass (stored path, only for accepted
-// snapshots) count in passes; each inner step evaluates |B| per-sample gradients on the stored
+// Work: the snapshot pass (with H~ on OT), the certificate and the table pass (stored path, only
+// for accepted snapshots) count in passes; each inner step evaluates |B| per-sample gradients on the stored
 // path, else 2 |B| (at theta and at th~). The inner loop allocates nothing.
 // Epoch length: SVRG's contraction per epoch depends on the step and on the number of steps m,
 // not on what a step costs (Johnson & Zhang's bound 1/(mu eta (1 - 2 L eta) m) + 2 L eta /
@@ -91,9 +104,9 @@ concept SmoothnessProblem = requires(const P& p, Index i, double s) {
   { p.item_smoothness(i, s) } -> std::convertible_to<double>;
 };
 
+/// Semi-dual problems small enough for the dense Hessian of the exact evaluator.
 template <class P>
-concept DenseHessianProblem = requires(const P& p, ConstVecRef g, Mat& h, Vec* c) {
-  p.hessian(g, h, c);
+concept DenseHessianProblem = SemiDualProblem<P> && requires {
   { P::kDenseAtoms } -> std::convertible_to<Index>;
 };
 
@@ -107,8 +120,7 @@ template <LseProblem P, class Est>
 Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
                 Observer* observer = nullptr, const Vec* theta0 = nullptr,
                 const SolverState* resume = nullptr) {
-  SolverOptions o = options;  // batch, epochs: no `auto` left
-  if (o.batch == 0) o.batch = 1;
+  SolverOptions o = options;  // epochs: no `auto` left; batch 0: chosen below
   if (o.epochs == 0.0) o.epochs = 1000.0;
   using Clock = std::chrono::steady_clock;
   constexpr bool kOverGroups = P::kBatchOverGroups;
@@ -130,10 +142,17 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
   const Index pool = kOverGroups ? k_groups : m_items;
   const double lambda = problem.temperature();
   const double npool = static_cast<double>(pool);
-  const Index bsz = std::min<Index>(std::max<long>(o.batch, 1), pool);
+  // Entropic OT with a dense Hessian: steps are preconditioned by the snapshot's Hessian.
+  bool precond = false;
+  if constexpr (kOverGroups && DenseHessianProblem<P>) precond = problem.dim() <= P::kDenseAtoms;
+  // Automatic batch: 1, or with the preconditioner as many source samples as atoms (see the
+  // header: the step is then about half a Newton step).
+  const long auto_batch = precond ? static_cast<long>(problem.dim()) : 1;
+  const Index bsz = std::min<Index>(std::max<long>(o.batch > 0 ? o.batch : auto_batch, 1), pool);
   const Index gb = kOverGroups ? bsz : 1;          // groups per step
   const Index mb = kOverGroups ? m_items : bsz;    // items per step
-  const long inner = std::max<long>(1, 2 * pool / bsz);  // m = 2N/|B| (see the header)
+  // m = 2N/|B| inner steps; N/(2|B|) with the preconditioner (see the header).
+  const long inner = std::max<long>(1, precond ? pool / (2 * bsz) : 2 * pool / bsz);
   const double budget_passes = o.epochs > 0.0 ? o.epochs : 1000.0;
   const long budget_steps = o.steps > 0 ? o.steps : -1;
 
@@ -144,10 +163,7 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
   Vec snap = theta, g_anchor(d), g_meas(d), v(d), rg_snap = Vec::Zero(d);
   Vec lse, item_scores, alpha = Vec::Zero(kShift ? k_groups : 0);
   Vec qprob = Vec::Constant(pool, 1.0 / npool), coef = Vec::Ones(pool);  // coef = 1/(N q_i)
-  // Entropic OT with a dense Hessian: steps are preconditioned by the snapshot's Hessian.
-  bool precond = false;
-  if constexpr (kOverGroups && DenseHessianProblem<P>) precond = d <= P::kDenseAtoms;
-  Mat hess, minv;
+  Mat hess, hraw, minv;  // damped Hessian, H(th~) itself (for the certificate), the inverse
   Vec curv, dir = Vec::Zero(d);
   AliasTable alias(qprob);
   std::vector<Index> idx(bsz);
@@ -193,7 +209,8 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
   // Snapshot at `snap`: measure, shifts, anchor, sampling distribution and step.
   auto snapshot = [&](Measure& ms) {
     ms = vr::measure_epoch(problem, ev, snap, g_meas, passes, gate, &lse,
-                           kOverGroups ? nullptr : &item_scores);
+                           kOverGroups ? nullptr : &item_scores, precond ? &hraw : nullptr,
+                           precond ? &curv : nullptr);
     if (!std::isfinite(ms.objective)) return false;
     if constexpr (kSoftplus) {
       if (o.rho == 0.0) {
@@ -254,8 +271,8 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
         // only fixes the gauge). In the metric of H~ the mean of the per-sample curvatures
         // tr(M H_i) is tr(M H~) = m - 1; each is estimated as (m - 1) curv_i / mean(curv)
         // with curv_i = eps tr(H_i) = 1 - |chi(x_i)|^2, and the sampling follows it.
-        problem.hessian(snap, hess, &curv);
-        passes += 1.0;
+        // H~ and the curvatures came with the snapshot's measure (the same pass).
+        hess = hraw;
         // Levenberg-Marquardt damping by the marginal error: far from the optimum (atoms whose
         // cells hold almost no mass have tiny curvature) the step is a scaled gradient step
         // (H <= diag(nu) / eps), near it a Newton step.
@@ -274,7 +291,9 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
           coef.setOnes();
           alias = AliasTable(qprob);
         }
-        lmax = std::max(lmax, 1.0);  // eta <= 1: Newton
+        // A minibatch of |B| samples: the direction's curvature in the metric of H~ is about
+        // 1 (the mean) + max_i / |B| (its sampling noise), so eta <= 1: at most a Newton step.
+        lmax = 1.0 + std::max(lmax, 1.0) / static_cast<double>(bsz);
       }
     } else {
       lmax = 1.0 / lambda;  // OT: eta = eps (1 / (2 L_max) of the semi-dual)
@@ -283,12 +302,14 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     return true;
   };
 
+  // The step; preconditioned, never more than a Newton step (the scale stops growing there).
+  auto step_now = [&] { return precond ? std::min(scale * step_base, 1.0) : scale * step_base; };
   // The run's state at an epoch boundary (SolverState, solvers/result.hpp), each variable beside
   // its field; the estimator (softplus rho) and the certificate gate save their own, the alias
   // table is rebuilt from qprob, rg_snap from snap, the current measure is the last row's.
   auto state_io = [&](auto dir, auto& x) {
     vr::transfer(dir, snap, x.theta, g_meas, x.grad, g_anchor, x.anchor, alpha, x.alpha, qprob, x.qprob,
-                 coef, x.coef, minv, x.precond, dtab, x.table, table_stale, x.table_stale, step_base,
+                 coef, x.coef, minv, x.precond, hraw, x.hessian, dtab, x.table, table_stale, x.table_stale, step_base,
                  x.step_base, scale, x.step_scale, steps_done, x.step, epochs_done, x.epochs, rejected,
                  x.rejected, passes, x.passes, solver_time, x.solver_time, rng, x.rng, res.trace, x.trace);
   };
@@ -300,7 +321,7 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
   };
   vr::EpochCheckpoints checkpoints(observer, o.checkpoint_every, resume ? resume->step : 0);
   auto record = [&]() {
-    const TracePoint tp = vr::trace_row(cur, fol, steps_done, passes, solver_time, scale * step_base, est.param());
+    const TracePoint tp = vr::trace_row(cur, fol, steps_done, passes, solver_time, step_now(), est.param());
     res.trace.push_back(tp);
     return !observer || observer->on_trace(tp, snap, 0) == Action::Continue;
   };
@@ -311,6 +332,7 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     SolverState fresh;
     save_state(fresh);
     fresh.precond.resize(precond ? d : 0, precond ? d : 0);
+    fresh.hessian.resize(precond ? d : 0, precond ? d : 0);
     std::string why = state_mismatch(*resume, fresh);
     if (why.empty() && (resume->trace.empty() || resume->step < 0 || !resume->qprob.allFinite() ||
                         !(resume->qprob.array() > 0.0).all()))
@@ -354,7 +376,7 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
       checkpoints.at_boundary();
     }
     const auto t0 = Clock::now();
-    const double eta = scale * step_base;
+    const double eta = step_now();
     theta = snap;
     bool finite = true;
     if constexpr (kStored) {
@@ -460,10 +482,10 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     // New snapshot candidate; what the snapshot sets is kept to go back to without a pass.
     // (The stored table is built at the start of an epoch, so it still belongs to it.)
     auto kept = std::make_tuple(snap, g_meas, g_anchor, rg_snap, alpha, qprob, coef, alias,
-                                step_base, minv, lse, item_scores, est, table_stale);
+                                step_base, minv, hraw, lse, item_scores, est, table_stale);
     auto current = [&] {
       return std::tie(snap, g_meas, g_anchor, rg_snap, alpha, qprob, coef, alias, step_base,
-                      minv, lse, item_scores, est, table_stale);
+                      minv, hraw, lse, item_scores, est, table_stale);
     };
     snap = theta;
     double fol_trial = std::nan("");
@@ -479,6 +501,7 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     cur = trial;
     fol = fol_trial;
     scale *= 1.1;
+    if (precond) scale = std::min(scale, 1.0 / step_base);
     if (!record()) {
       res.status = Status::Interrupted;
       if (checkpoints.on()) {  // stopped at a boundary: the state as it is now
@@ -490,7 +513,8 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     }
   }
 
-  vr::certify_final(problem, snap, cur, g_meas, passes);  // the returned iterate's certificate
+  // The returned iterate's certificate (with the snapshot's Hessian when there is one).
+  vr::certify_final(problem, snap, cur, g_meas, passes, precond ? &hraw : nullptr);
   res.steps = steps_done;
   res.epochs = passes;
   res.passes = passes;

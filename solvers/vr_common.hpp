@@ -36,19 +36,20 @@
 
 namespace lsekit::vr {
 
-/// The exact measure at theta (F, grad F into `grad`, the group LSEs and item scores when asked)
-/// and, when the gate says so, the certificate; every pass is added to `passes`. The
-/// criterion is NaN at an uncertified measure of a certified problem (not measured there).
+/// The exact measure at theta (F, grad F into `grad`, the group LSEs and item scores when asked;
+/// a semi-dual problem's Hessian and curvatures when asked, see measure()) and, when the gate
+/// says so, the certificate; every pass is added to `passes`. The criterion is NaN at an
+/// uncertified measure of a certified problem (not measured there).
 template <LseProblem P>
 Measure measure_epoch(const P& problem, ExactEvaluator<P>& ev, ConstVecRef theta, Vec& grad,
                       double& passes, CertificateGate& gate, Vec* group_lse = nullptr,
-                      Vec* item_scores = nullptr) {
-  Measure ms = measure(problem, ev, theta, grad, &passes, false, group_lse, item_scores);
+                      Vec* item_scores = nullptr, Mat* hessian = nullptr, Vec* curvature = nullptr) {
+  Measure ms = measure(problem, ev, theta, grad, &passes, false, group_lse, item_scores, hessian,
+                       curvature);
   if (!std::isfinite(ms.objective)) return ms;
   if constexpr (CertifiedProblem<P>) {
     if (gate.due(passes, ms.objective, ms.grad_norm)) {
-      ms.gap_bound = problem.gap_bound(theta, ms.objective, grad);
-      passes += problem.certificate_passes();
+      ms.gap_bound = certificate(problem, theta, ms.objective, grad, hessian, passes);
       gate.mark(passes, ms.grad_norm, ms.gap_bound);
     }
     ms.certified = std::isfinite(ms.gap_bound);
@@ -57,13 +58,14 @@ Measure measure_epoch(const P& problem, ExactEvaluator<P>& ev, ConstVecRef theta
   return ms;
 }
 
-/// The certificate of the returned iterate when its measure skipped it (`grad` = grad F there).
+/// The certificate of the returned iterate when its measure skipped it (`grad` = grad F there;
+/// `hessian`: H there if known, else null).
 template <LseProblem P>
-void certify_final(const P& problem, ConstVecRef theta, Measure& m, ConstVecRef grad, double& passes) {
+void certify_final(const P& problem, ConstVecRef theta, Measure& m, ConstVecRef grad, double& passes,
+                   const Mat* hessian = nullptr) {
   if constexpr (CertifiedProblem<P>) {
     if (!m.certified && std::isfinite(m.objective)) {
-      m.gap_bound = problem.gap_bound(theta, m.objective, grad);
-      passes += problem.certificate_passes();
+      m.gap_bound = certificate(problem, theta, m.objective, grad, hessian, passes);
       m.certified = std::isfinite(m.gap_bound);
       m.criterion = criterion_of(m.objective, m.grad_norm, m.gap_bound);
     }

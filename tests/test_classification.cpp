@@ -424,7 +424,7 @@ double hessian_max_eigenvalue(const DroClassification& pr, const Vec& theta) {
 }  // namespace
 
 TEST_CASE("every solver reaches F* of full on a small Gaussian mixture",
-          "[classification][convergence]") {
+          "[classification][convergence][slow]") {
   SerialEval serial;
   // n = 400, p = 4, K = 3 overlapping classes (separation 2), lambda = 1, mu = 1e-3.
   const double lambda = 1.0, mu = 1e-3;

@@ -5,6 +5,7 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <Eigen/Eigenvalues>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -155,6 +156,73 @@ TEST_CASE("entropic OT: exact gradient matches finite differences", "[ot][fd]") 
       CHECK(fd.norm() > 1e-3);
     }
   }
+}
+
+TEST_CASE("entropic OT: the evaluator's Hessian matches finite differences of the gradient",
+          "[ot][fd][hessian]") {
+  ThreadGuard guard;
+  // n = 9 (fewer groups than chunks) and n = 700 (several Hessian runs, several blocks).
+  for (long n : {9L, 700L}) {
+    for (double eps : {0.05, 0.5}) {
+      INFO("n = " << n << ", eps = " << eps);
+      const OtInstance inst = make_instance(n, 11, 2, eps, 4);
+      const SemiDiscreteOt p(inst.x, inst.y, inst.b, eps);
+      ExactEvaluator<SemiDiscreteOt> ev(p, 64);
+      const Vec g = random_g(11, 6);
+      Vec grad, grad_h, lse, lse_h, curv;
+      Mat h;
+      const double f = ev.evaluate(g, &grad, nullptr, &lse, nullptr);
+      const double f_h = ev.evaluate_with_hessian(g, grad_h, nullptr, &lse_h, h, &curv);
+      // The same pass: F, grad F and the group LSEs are bitwise those without the Hessian.
+      CHECK(f == f_h);
+      CHECK(grad == grad_h);
+      CHECK(lse == lse_h);
+      // Column j of H by central differences of grad F.
+      Mat fd(11, 11);
+      for (Index j = 0; j < 11; ++j) {
+        Vec gp = g, gm = g, dp, dm;
+        gp(j) += 1e-6;
+        gm(j) -= 1e-6;
+        ev.value_and_gradient(gp, dp);
+        ev.value_and_gradient(gm, dm);
+        fd.col(j) = (dp - dm) / 2e-6;
+      }
+      CHECK((h - fd).norm() <= 1e-6 * std::max(1.0, fd.norm()));
+      CHECK((h - h.transpose()).norm() == 0.0);
+      CHECK((h * Vec::Ones(11)).norm() <= 1e-12 * h.norm());  // H 1 = 0
+      CHECK(Eigen::SelfAdjointEigenSolver<Mat>(h).eigenvalues().minCoeff() >= -1e-12 * h.norm());
+      // Curvature of sample i: 1 - |chi(x_i)|^2 with chi_j = b_j exp((S_ij - L_i) / eps).
+      for (Index i : {Index{0}, n - 1}) {
+        const Vec s = g.array() - (inst.y.rowwise() - inst.x.row(i)).rowwise().squaredNorm().array();
+        const Vec chi = inst.b.array() / inst.b.sum() * ((s.array() - lse(i)) / eps).exp();
+        CHECK_THAT(curv(i), WithinAbs(1.0 - chi.squaredNorm(), 1e-13));
+      }
+      // Independent of the thread count, bitwise.
+      Mat h1;
+      Vec g1;
+      omp_set_num_threads(1);
+      ExactEvaluator<SemiDiscreteOt>(p, 64).evaluate_with_hessian(g, g1, nullptr, nullptr, h1);
+      omp_set_num_threads(2);
+      CHECK(h1 == h);
+      CHECK(g1 == grad);
+    }
+  }
+}
+
+TEST_CASE("entropic OT: the certificate with the caller's Hessian is the certificate without it",
+          "[ot][certificate][hessian]") {
+  const OtInstance inst = make_instance(300, 15, 2, 0.1, 8);
+  const SemiDiscreteOt p(inst.x, inst.y, inst.b, 0.1);
+  ExactEvaluator<SemiDiscreteOt> ev(p);
+  const Vec g = 0.05 * random_g(15, 9);
+  Vec grad;
+  Mat h;
+  const double f = ev.evaluate_with_hessian(g, grad, nullptr, nullptr, h);
+  const double with_h = p.gap_bound(g, f, grad, &h), without = p.gap_bound(g, f, grad);
+  CHECK(std::isfinite(with_h));
+  CHECK_THAT(with_h, WithinRel(without, 1e-9));
+  CHECK(p.certificate_passes(true) == 2.0);
+  CHECK(p.certificate_passes() == 3.0);
 }
 
 TEST_CASE("entropic OT: F(g + t) = F(g), the gradient sums to zero, normalization", "[ot]") {
@@ -316,7 +384,7 @@ TEST_CASE("optimizer sinkhorn is rejected for non-OT problems and other solvers"
   CHECK_THROWS_AS(solve(dro, f), InputError);
 }
 
-TEST_CASE("every stochastic solver converges on a tiny OT instance", "[ot][solvers]") {
+TEST_CASE("every stochastic solver converges on a tiny OT instance", "[ot][solvers][slow]") {
   const double eps = 0.1;
   const OtInstance inst = make_instance(256, 16, 2, eps, 1);
   const SemiDiscreteOt p(inst.x, inst.y, inst.b, eps);
@@ -374,7 +442,8 @@ TEST_CASE("every stochastic solver converges on a tiny OT instance", "[ot][solve
   }
 }
 
-TEST_CASE("OT baselines: sumexp finds its own minimizer, erm cannot move g", "[ot][solvers]") {
+TEST_CASE("OT baselines: sumexp finds its own minimizer, erm cannot move g",
+          "[ot][solvers][slow]") {
   const double eps = 0.1;
   const OtInstance inst = make_instance(256, 16, 2, eps, 1);
   const SemiDiscreteOt p(inst.x, inst.y, inst.b, eps);

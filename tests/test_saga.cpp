@@ -65,7 +65,8 @@ SolverOptions saga(SolverKind k) {
 
 }  // namespace
 
-TEST_CASE("Prospect with its default step converges linearly to the exact optimum", "[prospect]") {
+TEST_CASE("Prospect with its default step converges linearly to the exact optimum",
+          "[prospect][slow]") {
   SECTION("DRO regression") {
     // Uniform sampling (as in the paper) and the weighted curvature of the worst sample set the
     // step: Prospect needs many more passes than SAGA with importance sampling as lambda
@@ -88,7 +89,7 @@ TEST_CASE("Prospect with its default step converges linearly to the exact optimu
   }
 }
 
-TEST_CASE("SAGA with its default step converges linearly to the exact optimum", "[saga]") {
+TEST_CASE("SAGA with its default step converges linearly to the exact optimum", "[saga][slow]") {
   SECTION("DRO regression, unstandardized") {
     RegressionData d = make_regression_data(300, 6, 21, 0.5, false);
     d.x = (5.0 * d.x.array() + 1.0).matrix();

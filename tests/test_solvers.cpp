@@ -223,7 +223,7 @@ struct SerialEval {
 // ---------------------------------------------------------------------------------------------
 
 TEST_CASE("softplus minibatch gradients are unbiased for grad F_rho, error ~ 1/sqrt(samples)",
-          "[solvers][unbiased]") {
+          "[solvers][unbiased][slow]") {
   SerialEval serial;
   const DroRegression pr = convergence_instance();
   const Index n = pr.num_items();
@@ -295,7 +295,7 @@ TEST_CASE("softplus minibatch gradients are unbiased for grad F_rho, error ~ 1/s
 }
 
 TEST_CASE("biased-softmax: minibatch gradient bias shrinks like 1/B and vanishes for B = n",
-          "[solvers][bias]") {
+          "[solvers][bias][slow]") {
   SerialEval serial;
   // A mildly tilted instance (noise 0.2 t3, kappa* = 1.8) so that B = 2..128 is in the 1/B
   // regime (at kappa* = 9.4 the bias only starts to fall like 1/B beyond B ~ 8).
@@ -363,46 +363,59 @@ TEST_CASE("biased-softmax: minibatch gradient bias shrinks like 1/B and vanishes
 // (b) convergence to F*
 // ---------------------------------------------------------------------------------------------
 
+namespace {
+
+struct FullCase {
+  Index n, p;
+  double lambda, l2, noise;
+};
+
+// L-BFGS (solver full) on a DRO regression: |grad F| <= 1e-9, and F, theta agree with the
+// evaluator, a brute-force loop and an independent Newton solve.
+void check_full_against_newton(const FullCase& c) {
+  const DroRegression pr =
+      test::make_regression(c.n, c.p, c.p == 4 ? 7 : 3, c.lambda, c.l2, c.noise);
+  const Result full = solve_full(pr);
+  const Optimum newton = newton_optimum(pr);
+  INFO("n " << c.n << ", lambda " << c.lambda << ", l2 " << c.l2 << ": " << full.brief_report()
+            << "; " << full.message << "; Newton |grad| " << newton.grad_norm);
+  REQUIRE(newton.grad_norm <= 1e-11);  // the independent reference itself converged
+  REQUIRE(full.status == Status::Converged);
+  CHECK(full.grad_norm <= 1e-9);
+  Vec grad;
+  const double f = ExactEvaluator<DroRegression>(pr).value_and_gradient(full.theta, grad);
+  CHECK(grad.norm() <= 1e-9);
+  CHECK(f == full.objective);
+  CHECK_THAT(full.objective, WithinRel(test::brute_force_f(pr, full.theta), 1e-13));
+  CHECK_THAT(full.objective, WithinRel(newton.f, 1e-12));
+  // |theta - theta*| <= |grad| / (smallest Hessian eigenvalue) ~ 1e-9 / 0.1.
+  CHECK(test::rel_diff(full.theta, newton.theta) <= 1e-7);
+  CHECK(full.trace.front().objective > full.objective);
+}
+
+}  // namespace
+
+// The p = 8 cases (kappa* ~ 60 at n = 300; ~5000 at n = 20640, the shape of the SPEC's
+// heavy-tailed benchmark) end where F can no longer decrease by more than rounding, so
+// |grad F| <= 1e-9 needs the approximate-Wolfe branch of the line search (before the fix in
+// lbfgs.hpp's zoom they stopped with LineSearchFailed at |grad F| = 8e-9 .. 2e-7).
 TEST_CASE("full: L-BFGS reaches |grad F| <= 1e-9 and agrees with Newton and brute force",
           "[solvers][full]") {
   SerialEval serial;
-  struct Case {
-    Index n, p;
-    double lambda, l2, noise;
-  };
-  // The p = 8 cases (kappa* ~ 60 at n = 300; ~5000 at n = 20640, the shape of the SPEC's
-  // heavy-tailed benchmark) end where F can no longer decrease by more than rounding, so
-  // |grad F| <= 1e-9 needs the approximate-Wolfe branch of the line search (before the fix in
-  // lbfgs.hpp's zoom they stopped with LineSearchFailed at |grad F| = 8e-9 .. 2e-7).
-  const Case cases[] = {{300, 4, 1.0, 0.0, 0.3},
-                        {300, 4, 1.0, 0.1, 0.3},
-                        {300, 8, 0.2, 0.0, 0.5},
-                        {20640, 8, 0.2, 0.0, 0.5},
-                        {20640, 8, 1.0, 0.0, 0.5}};
-  for (const Case& c : cases) {
-    const DroRegression pr =
-        test::make_regression(c.n, c.p, c.p == 4 ? 7 : 3, c.lambda, c.l2, c.noise);
-    const Result full = solve_full(pr);
-    const Optimum newton = newton_optimum(pr);
-    INFO("n " << c.n << ", lambda " << c.lambda << ", l2 " << c.l2 << ": " << full.brief_report()
-              << "; " << full.message << "; Newton |grad| " << newton.grad_norm);
-    REQUIRE(newton.grad_norm <= 1e-11);  // the independent reference itself converged
-    REQUIRE(full.status == Status::Converged);
-    CHECK(full.grad_norm <= 1e-9);
-    Vec grad;
-    const double f = ExactEvaluator<DroRegression>(pr).value_and_gradient(full.theta, grad);
-    CHECK(grad.norm() <= 1e-9);
-    CHECK(f == full.objective);
-    CHECK_THAT(full.objective, WithinRel(test::brute_force_f(pr, full.theta), 1e-13));
-    CHECK_THAT(full.objective, WithinRel(newton.f, 1e-12));
-    // |theta - theta*| <= |grad| / (smallest Hessian eigenvalue) ~ 1e-9 / 0.1.
-    CHECK(test::rel_diff(full.theta, newton.theta) <= 1e-7);
-    CHECK(full.trace.front().objective > full.objective);
-  }
+  for (const FullCase& c : {FullCase{300, 4, 1.0, 0.0, 0.3}, FullCase{300, 4, 1.0, 0.1, 0.3},
+                            FullCase{300, 8, 0.2, 0.0, 0.5}})
+    check_full_against_newton(c);
+}
+
+TEST_CASE("full: L-BFGS reaches |grad F| <= 1e-9 at the benchmark's shape (n = 20640, p = 8)",
+          "[solvers][full][slow]") {
+  SerialEval serial;
+  for (const FullCase& c : {FullCase{20640, 8, 0.2, 0.0, 0.5}, FullCase{20640, 8, 1.0, 0.0, 0.5}})
+    check_full_against_newton(c);
 }
 
 TEST_CASE("every solver reaches F* of full on a small regression (default step rule)",
-          "[solvers][convergence]") {
+          "[solvers][convergence][slow]") {
   SerialEval serial;
   const DroRegression pr = convergence_instance();
   const Optimum opt = newton_optimum(pr);
@@ -548,7 +561,7 @@ TEST_CASE("every solver reaches F* of full on a small regression (default step r
 // ---------------------------------------------------------------------------------------------
 
 TEST_CASE("blog experiment: softplus converges over a step-size window where sumexp diverges",
-          "[solvers][blog]") {
+          "[solvers][blog][slow]") {
   SerialEval serial;
   const DroRegression pr = test::make_blog_instance();
   const Result full = solve_full(pr);

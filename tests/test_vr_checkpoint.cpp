@@ -230,6 +230,10 @@ TEST_CASE("SVRG on entropic OT resumes from a checkpoint bitwise identical to th
   for (SolverKind kind : {SolverKind::Softplus, SolverKind::SumExp}) {
     INFO(name_of(kSolverNames, kind));
     SolverOptions o = vr_options(kind, VarianceReduction::Svrg);
+    // One source sample per step: epochs of N/2 = 100 preconditioned steps (the automatic
+    // batch of m samples makes 8-step epochs, below the 64 steps between interrupt polls).
+    o.batch = 1;
+    o.checkpoint_every = 150;
     if (kind == SolverKind::Softplus) o.svrg_initial_scale = 4.0;
     const auto states = check_resumes(ot, o, static_cast<long>(StateLoop::Svrg));
     if (kind == SolverKind::Softplus) CHECK(states.back().precond.rows() == ot.dim());  // preconditioned

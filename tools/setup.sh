@@ -3,6 +3,8 @@
 # (only those missing), configures a Release build (-O3 -march=native) in build/
 # and builds it, the Python module included (use it with PYTHONPATH=build/python).
 # Idempotent: a second run only rebuilds what changed.
+# A compiler launcher in the environment is used (e.g. CMAKE_CXX_COMPILER_LAUNCHER=ccache:
+# CMake reads it when build/ is first configured).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(build-essential cmake pkg-config libeigen3-dev libhdf5-dev libboost-program-options-dev

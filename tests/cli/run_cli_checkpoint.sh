@@ -20,16 +20,16 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # Plain minibatch runs (variance-reduced runs: run_cli_vr_checkpoint.sh) of fixed length (--tol 0).
 # lambda = 100: at lambda = 1 the unbiased estimators at batch 1 climb above their start on
 # this data (kappa ~ 1e4) and stop as diverged; this test is about resuming, not conditioning.
-killed_resume reg reg.h5 20000 --solver softplus --variance-reduction none --tol 0 --lambda 100 --batch 1 --epochs 40 --eval-points 40
+killed_resume reg reg.h5 20000 --solver softplus --variance-reduction none --tol 0 --lambda 100 --batch 1 --epochs 10 --eval-points 40
 killed_resume cls cls.h5 2000 --solver variational-log --variance-reduction none --tol 0 --batch 4 --epochs 60 --sampling replacement \
   --average --step 3e-3
 killed_resume ot ot.h5 2000 --solver softplus --variance-reduction none --tol 0 --rho 1e-2 --batch 2 --atoms 8 --epochs 30 \
   --optimizer sgd --step 0.05
 
 # ---- SIGINT: status interrupted, exit 130, a checkpoint to resume from ----------------------
-# SIGINT is sent once the first checkpoint (after 10 of 250 epochs) exists: the run is then in
-# its step loop with its handler installed and has ~96% of its work ahead (seconds, never a race).
-args=(--solver biased-softmax --variance-reduction none --tol 0 --batch 1 --epochs 250 --eval-points 30)
+# SIGINT is sent once the first checkpoint (after 10 of 100 epochs) exists: the run is then in
+# its step loop with its handler installed and has ~90% of its work ahead (seconds, never a race).
+args=(--solver biased-softmax --variance-reduction none --tol 0 --batch 1 --epochs 100 --eval-points 30)
 "$LSEKIT" solve reg.h5 --out int.ref.h5 -q "${args[@]}" >/dev/null 2>&1
 "$LSEKIT" solve reg.h5 --out int.h5 -q --checkpoint-every 200000 "${args[@]}" >int.log 2>&1 &
 pid=$!
@@ -98,7 +98,7 @@ no_file keep.h5
 expect 2 "keep\.h5\.checkpoint\.h5 exists.*--resume" -- "$LSEKIT" solve reg.h5 --out keep.h5 -q \
   --checkpoint-every 100000 "${args[@]}"
 expect 2 "keep\.h5\.checkpoint\.h5.*another run.*solver" -- "$LSEKIT" solve reg.h5 --out keep.h5 -q \
-  --resume keep.h5.checkpoint.h5 --solver softplus --variance-reduction none --tol 0 --batch 1 --epochs 250 --eval-points 30
+  --resume keep.h5.checkpoint.h5 --solver softplus --variance-reduction none --tol 0 --batch 1 --epochs 100 --eval-points 30
 head -c 3000 keep.h5.checkpoint.h5 >trunc.checkpoint.h5
 expect 3 "trunc\.checkpoint\.h5" -- "$LSEKIT" solve reg.h5 --out trunc.h5 -q --resume trunc.checkpoint.h5 "${args[@]}"
 no_file trunc.h5

@@ -18,11 +18,12 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 "$LSEKIT" gen classification --out cls.h5 --n 4000 --p 30 --classes 5 --n-test 200 --seed 4 >/dev/null
 "$LSEKIT" gen ot --out ot.h5 --n 2000 --m 100 --d 4 --n-test 100 --seed 5 >/dev/null
 
-# One epoch: 2n steps of one sample (SVRG, SAGA, Prospect), a checkpoint every ~2 epochs.
+# One epoch: 2n steps of one sample (SVRG, SAGA, Prospect), a checkpoint every ~2 epochs;
+# OT: N/(2m) = 10 steps of m source samples, a checkpoint every 4 epochs.
 killed_resume svrg reg.h5 20000 --variance-reduction svrg --solver softplus --tol 1e-14 --epochs 60
 killed_resume saga cls.h5 16000 --variance-reduction saga --solver softplus --l2 1e-3 --tol 1e-14 --epochs 80
 killed_resume prospect reg.h5 20000 --solver prospect --tol 1e-14 --epochs 60
-killed_resume svrg-ot ot.h5 8000 --variance-reduction svrg --tol 1e-14 --epochs 150
+killed_resume svrg-ot ot.h5 40 --variance-reduction svrg --tol 1e-14 --epochs 150
 
 # ---- SIGINT in the middle of an epoch: the state at its start is the checkpoint -------------
 args=(--variance-reduction saga --solver variational-log --tol 1e-14 --epochs 80)

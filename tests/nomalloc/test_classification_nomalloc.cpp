@@ -4,31 +4,17 @@
 //
 // Built into lsekit_nomalloc_tests (EIGEN_RUNTIME_NO_MALLOC, LSEKIT_TEST_NO_MALLOC): any Eigen
 // heap allocation inside the guarded step loop fails eigen_assert and aborts the binary.
-#undef NDEBUG
-
-#include <omp.h>
+#undef NDEBUG  // before any include: Eigen's no-malloc check is an eigen_assert
 
 #include <catch2/catch.hpp>
 
 #include "core/rng.hpp"
+#include "nomalloc_support.hpp"
 #include "problems/dro_classification.hpp"
 #include "solvers/solve.hpp"
 
-#ifndef EIGEN_RUNTIME_NO_MALLOC
-#error "this test must be compiled with EIGEN_RUNTIME_NO_MALLOC"
-#endif
-
 using namespace lsekit;
-
-namespace {
-
-struct ThreadCount {
-  int saved = omp_get_max_threads();
-  explicit ThreadCount(int t) { omp_set_num_threads(t); }
-  ~ThreadCount() { omp_set_num_threads(saved); }
-};
-
-}  // namespace
+using lsekit::test::Threads;
 
 TEST_CASE("the step loop never allocates on DRO classification (1 and 2 threads)",
           "[nomalloc][classification]") {
@@ -46,7 +32,7 @@ TEST_CASE("the step loop never allocates on DRO classification (1 and 2 threads)
   const DroClassification pr(x, y, k, 1.0, 1e-3);
   long runs = 0;
   for (int threads : {1, 2}) {
-    ThreadCount tc(threads);
+    Threads tc(threads);
     for (SolverKind kind : {SolverKind::BiasedSoftmax, SolverKind::VariationalLog,
                             SolverKind::Softplus, SolverKind::SumExp, SolverKind::Erm}) {
       for (long batch : {1L, 10L, 100L, 300L, n}) {

@@ -3,36 +3,18 @@
 // in panels small enough for Eigen's stack buffers and never split across threads (Eigen's
 // threaded GEMM allocates). Built with EIGEN_RUNTIME_NO_MALLOC and LSEKIT_TEST_NO_MALLOC, so
 // any Eigen heap allocation inside the loop aborts the binary (see test_step_loop_nomalloc.cpp).
-#undef NDEBUG
+#undef NDEBUG  // before any include: Eigen's no-malloc check is an eigen_assert
 
 #include <catch2/catch.hpp>
 #include <cmath>
 
 #include "core/rng.hpp"
+#include "nomalloc_support.hpp"
 #include "problems/semidiscrete_ot.hpp"
 #include "solvers/solve.hpp"
 
-#ifndef EIGEN_RUNTIME_NO_MALLOC
-#error "this test must be compiled with EIGEN_RUNTIME_NO_MALLOC"
-#endif
-#ifndef LSEKIT_TEST_NO_MALLOC
-#error "this test must be compiled with LSEKIT_TEST_NO_MALLOC"
-#endif
-
 using namespace lsekit;
-
-namespace {
-
-struct OtProbe : Observer {
-  long polls = 0, allowed = 0;
-  bool interrupted() override {
-    ++polls;
-    if (Eigen::internal::is_malloc_allowed()) ++allowed;
-    return false;
-  }
-};
-
-}  // namespace
+using lsekit::test::MallocGuardProbe;
 
 TEST_CASE("the OT step loop never allocates (all atoms and sampled atoms, d = 2 and 64)",
           "[nomalloc][ot]") {
@@ -57,7 +39,7 @@ TEST_CASE("the OT step loop never allocates (all atoms and sampled atoms, d = 2 
           o.steps = 300;
           o.eval_points = 3;
           REQUIRE(o.check(m, n, true).empty());
-          OtProbe probe;
+          MallocGuardProbe probe;
           const Result r = solve(p, o, &probe);
           INFO(r.brief_report() << ", d " << d << ", atoms " << atoms << ", batch " << batch);
           // 300 noisy steps may end above the start: then diverged, with the best row returned.

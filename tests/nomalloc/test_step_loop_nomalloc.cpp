@@ -7,27 +7,18 @@
 // must not disable it: it is undefined before anything is included.
 #undef NDEBUG
 
-#include <omp.h>
-
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
 #include "core/rng.hpp"
+#include "nomalloc_support.hpp"
 #include "problems/dro_regression.hpp"
 #include "solvers/solve.hpp"
 
-#ifndef EIGEN_RUNTIME_NO_MALLOC
-#error "this test must be compiled with EIGEN_RUNTIME_NO_MALLOC"
-#endif
-#ifndef LSEKIT_TEST_NO_MALLOC
-#error "this test must be compiled with LSEKIT_TEST_NO_MALLOC"
-#endif
-#ifdef EIGEN_NO_DEBUG
-#error "EIGEN_NO_DEBUG disables eigen_assert and with it the no-malloc check"
-#endif
-
 using namespace lsekit;
+using lsekit::test::MallocGuardProbe;
+using lsekit::test::Threads;
 
 namespace {
 
@@ -42,26 +33,6 @@ DroRegression small_problem(Index n, double l2) {
   return DroRegression(std::move(x), std::move(y), 1.0, l2);
 }
 
-/// Polled inside the step loop (every 64 steps): records whether Eigen allocation was
-/// forbidden there, so the test fails if the loop ever stops guarding itself.
-struct GuardProbe : Observer {
-  long polls = 0, allowed = 0;
-  bool interrupted() override {
-    ++polls;
-    if (Eigen::internal::is_malloc_allowed()) ++allowed;
-    return false;
-  }
-};
-
-/// One OpenMP thread while in scope: the exact evaluations at trace rows are tiny here (n <= 64,
-/// one chunk), and a 2-thread parallel region per row costs more than the whole run on a
-/// loaded machine. The evaluator runs outside the guarded region either way.
-struct SerialEval {
-  int saved = omp_get_max_threads();
-  SerialEval() { omp_set_num_threads(1); }
-  ~SerialEval() { omp_set_num_threads(saved); }
-};
-
 }  // namespace
 
 TEST_CASE("LSEKIT_NO_MALLOC toggles Eigen's runtime allocation guard", "[nomalloc]") {
@@ -75,7 +46,10 @@ TEST_CASE("LSEKIT_NO_MALLOC toggles Eigen's runtime allocation guard", "[nomallo
 
 TEST_CASE("the stochastic step loop never allocates (every estimator and step rule)",
           "[nomalloc]") {
-  SerialEval serial;
+  // One OpenMP thread: the exact evaluations at trace rows are tiny here (n <= 64, one chunk),
+  // and a 2-thread parallel region per row costs more than the whole run on a loaded machine.
+  // The evaluator runs outside the guarded region either way.
+  Threads serial(1);
   const Index n = 64;
   const DroRegression pr = small_problem(n, 0.1);
   const SolverKind kinds[] = {SolverKind::BiasedSoftmax, SolverKind::VariationalLog,
@@ -102,7 +76,7 @@ TEST_CASE("the stochastic step loop never allocates (every estimator and step ru
           o.steps = 300;  // > 64 so the probe polls inside the loop; > mom_block for rho updates
           o.eval_points = 5;
           REQUIRE(o.check(n, 1, false).empty());
-          GuardProbe probe;
+          MallocGuardProbe probe;
           const Result r = solve(pr, o, &probe);
           INFO(r.brief_report() << ", batch " << batch << ", optimizer "
                                 << name_of(kOptimizerNames, opt) << ", variant " << variant);

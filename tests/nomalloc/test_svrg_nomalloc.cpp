@@ -4,41 +4,22 @@
 //
 // Built into lsekit_nomalloc_tests (EIGEN_RUNTIME_NO_MALLOC, LSEKIT_TEST_NO_MALLOC): any Eigen
 // heap allocation inside the guarded loop fails eigen_assert and aborts the binary.
-#undef NDEBUG
-
-#include <omp.h>
+#undef NDEBUG  // before any include: Eigen's no-malloc check is an eigen_assert
 
 #include <catch2/catch.hpp>
 
 #include "core/rng.hpp"
+#include "nomalloc_support.hpp"
 #include "problems/dro_classification.hpp"
 #include "problems/dro_regression.hpp"
 #include "problems/semidiscrete_ot.hpp"
 #include "solvers/solve.hpp"
 
-#ifndef EIGEN_RUNTIME_NO_MALLOC
-#error "this test must be compiled with EIGEN_RUNTIME_NO_MALLOC"
-#endif
-
 using namespace lsekit;
+using lsekit::test::MallocGuardProbe;
+using lsekit::test::Threads;
 
 namespace {
-
-struct Threads {
-  int saved = omp_get_max_threads();
-  explicit Threads(int t) { omp_set_num_threads(t); }
-  ~Threads() { omp_set_num_threads(saved); }
-};
-
-/// Polled inside the inner loop (every 64 steps): counts polls where allocation was allowed.
-struct SvrgGuardProbe : Observer {
-  long polls = 0, allowed = 0;
-  bool interrupted() override {
-    ++polls;
-    if (Eigen::internal::is_malloc_allowed()) ++allowed;
-    return false;
-  }
-};
 
 template <class P>
 long run_all(const P& pr, Index n) {
@@ -55,7 +36,7 @@ long run_all(const P& pr, Index n) {
         o.steps = 1;  // checked at snapshots: one epoch of 2n/batch steps
         o.checkpoint_every = 1;  // the state is copied at the epoch boundary, outside the loop
         REQUIRE(o.check(n, 1, false).empty());
-        SvrgGuardProbe probe;
+        MallocGuardProbe probe;
         const Result r = solve(pr, o, &probe);
         INFO(r.brief_report() << "; " << r.message << ", batch " << batch << ", threads "
                               << threads);
@@ -104,17 +85,22 @@ TEST_CASE("SVRG's preconditioned loop never allocates on entropic OT", "[nomallo
     Threads tc(threads);
     for (SolverKind kind :
          {SolverKind::BiasedSoftmax, SolverKind::VariationalLog, SolverKind::Softplus}) {
-      SolverOptions o = SolverOptions::defaults_for(kind);
-      o.variance_reduction = VarianceReduction::Svrg;
-      o.tol = 0.0;
-      o.steps = 1;
-      REQUIRE(o.check(n, m, true).empty());
-      SvrgGuardProbe probe;
-      const Result r = solve(p, o, &probe);
-      INFO(r.brief_report() << "; " << r.message << ", threads " << threads);
-      CHECK(r.steps == 2 * n);
-      CHECK(probe.polls > 0);
-      CHECK(probe.allowed == 0);
+      // batch 1 (n/2 steps per epoch: the guard is polled) and the automatic batch of m source
+      // samples (n / (2 m) steps).
+      for (long batch : {1L, 0L}) {
+        SolverOptions o = SolverOptions::defaults_for(kind);
+        o.variance_reduction = VarianceReduction::Svrg;
+        o.batch = batch;
+        o.tol = 0.0;
+        o.steps = 1;
+        REQUIRE(o.check(n, m, true).empty());
+        MallocGuardProbe probe;
+        const Result r = solve(p, o, &probe);
+        INFO(r.brief_report() << "; " << r.message << ", threads " << threads << ", batch " << batch);
+        CHECK(r.steps == (batch == 1 ? n / 2 : n / (2 * m)));
+        if (batch == 1) CHECK(probe.polls > 0);
+        CHECK(probe.allowed == 0);
+      }
     }
   }
   CHECK(Eigen::internal::is_malloc_allowed());

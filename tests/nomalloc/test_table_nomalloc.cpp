@@ -5,39 +5,21 @@
 // Built into lsekit_nomalloc_tests (EIGEN_RUNTIME_NO_MALLOC, LSEKIT_TEST_NO_MALLOC): any Eigen
 // heap allocation inside the guarded step loop fails eigen_assert and aborts the binary; the
 // probe checks that the loop was guarded when the observer was polled (every 64 steps).
-#undef NDEBUG
-
-#include <omp.h>
+#undef NDEBUG  // before any include: Eigen's no-malloc check is an eigen_assert
 
 #include <catch2/catch.hpp>
 
 #include "core/rng.hpp"
+#include "nomalloc_support.hpp"
 #include "problems/dro_classification.hpp"
 #include "problems/dro_regression.hpp"
 #include "solvers/solve.hpp"
 
-#ifndef EIGEN_RUNTIME_NO_MALLOC
-#error "this test must be compiled with EIGEN_RUNTIME_NO_MALLOC"
-#endif
-
 using namespace lsekit;
+using lsekit::test::MallocGuardProbe;
+using lsekit::test::Threads;
 
 namespace {
-
-struct Threads {
-  int saved = omp_get_max_threads();
-  explicit Threads(int t) { omp_set_num_threads(t); }
-  ~Threads() { omp_set_num_threads(saved); }
-};
-
-struct Probe : Observer {
-  long polls = 0, allowed = 0;
-  bool interrupted() override {
-    ++polls;
-    if (Eigen::internal::is_malloc_allowed()) ++allowed;
-    return false;
-  }
-};
 
 template <class P>
 void run_all(const P& pr, long& runs) {
@@ -55,7 +37,7 @@ void run_all(const P& pr, long& runs) {
         o.tol = 0.0;
         o.checkpoint_every = 50;  // the state is copied at epoch boundaries, outside the loop
         REQUIRE(o.check(pr.num_items(), 1, false).empty());
-        Probe probe;
+        MallocGuardProbe probe;
         const Result r = solve(pr, o, &probe);
         INFO(r.brief_report() << "; " << r.message << "; batch " << batch << ", threads " << threads);
         CHECK(r.steps >= 200);
