@@ -166,8 +166,11 @@ inline std::string sci(double v) {
 /// Settles the status of a run that was not stopped by a failure or an interruption, from
 /// the measure already in `r` (fill_result): converged when the criterion is <= tol, diverged
 /// when F ended non-finite or above its start f0, else budget-exhausted with the criterion
-/// and what to raise (`budget_option`, the option's field in backquotes: "`epochs`") in the message.
-inline void finish_status(Result& r, const SolverOptions& o, double f0, const char* budget_option) {
+/// and what to do in the message: `advice` when given (a variance-reduced run says what it
+/// followed), else raise `budget_option` (the option's field in backquotes: "`epochs`"), and,
+/// for a plain stochastic run of an estimator that variance reduction serves, use it.
+inline void finish_status(Result& r, const SolverOptions& o, double f0, const char* budget_option,
+                          const std::string& advice = {}) {
   if (r.status == Status::Diverged || r.status == Status::Interrupted) {
     if (r.status == Status::Interrupted && r.message.empty()) r.message = "interrupted";
     if (r.message.find("criterion") == std::string::npos)
@@ -193,9 +196,16 @@ inline void finish_status(Result& r, const SolverOptions& o, double f0, const ch
   }
   r.status = Status::BudgetExhausted;
   const std::string why = r.message.empty() ? "budget exhausted" : r.message;
+  // Variance reduction is the advice only where it is not already on and can run.
+  const bool plain = o.solver != SolverKind::Full && o.solver != SolverKind::Prospect &&
+                     o.solver != SolverKind::BiasedSoftmax &&
+                     o.variance_reduction != VarianceReduction::Svrg &&
+                     o.variance_reduction != VarianceReduction::Saga;
+  const std::string what = !advice.empty() ? advice
+                           : std::string("raise ") + budget_option +
+                                 (plain ? " or use variance reduction (`variance_reduction=svrg`)" : "");
   r.message = why + ": " + r.criterion_text() +
-              (o.tol > 0.0 ? ", tolerance " + sci(o.tol) + ": raise " + budget_option +
-                                 " or use variance reduction (`variance_reduction=svrg`)"
+              (o.tol > 0.0 ? ", tolerance " + sci(o.tol) + ": " + what
                            : " (`tol=0`: the whole budget was run)");
 }
 

@@ -167,6 +167,18 @@ struct SolverOptions {
     return o;
   }
 
+  /// Why `variance_reduction=svrg`, asked for, cannot run here ("" when it can, or when it was
+  /// not asked for): the run is refused, never run without variance reduction instead.
+  std::string svrg_refusal(bool batch_over_groups) const {
+    if (variance_reduction != VarianceReduction::Svrg || solver == SolverKind::Full ||
+        solver == SolverKind::Prospect || variance_reduced(batch_over_groups))
+      return {};
+    return batch_over_groups
+               ? "`variance_reduction=svrg` needs every atom in the batch (`atoms=0`) on entropic OT"
+               : "`variance_reduction=svrg` needs an estimator unbiased for a finite sum; "
+                 "biased-softmax is not (use variational-log or softplus)";
+  }
+
   /// Empty when valid, else a readable reason naming the option by its field name.
   std::string check(long num_items, long num_groups, bool batch_over_groups) const {
     auto bad = [](double v) { return !std::isfinite(v); };
@@ -204,12 +216,7 @@ struct SolverOptions {
       return "`variance_reduction=saga` needs an estimator unbiased for a finite sum; "
              "biased-softmax is not (use variational-log or softplus)";
     if (!(vr_step >= 0.0) || bad(vr_step)) return "`vr_step` must be finite and >= 0 (0 = the data-derived step)";
-    if (variance_reduction == VarianceReduction::Svrg && solver != SolverKind::Full &&
-        !variance_reduced(batch_over_groups))
-      return batch_over_groups
-                 ? "`variance_reduction=svrg` needs every atom in the batch (`atoms=0`) on entropic OT"
-                 : "`variance_reduction=svrg` needs an estimator unbiased for a finite sum; "
-                   "biased-softmax is not (use variational-log or softplus)";
+    if (std::string why = svrg_refusal(batch_over_groups); !why.empty()) return why;
     if (batch > pool)
       return "`batch=" + std::to_string(batch) + "` exceeds the " + std::to_string(pool) +
              (batch_over_groups ? " source samples" : " training samples") + " of the problem";

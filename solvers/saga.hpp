@@ -42,13 +42,16 @@
 // the table's weights are fixed within a step, so the tilt term a^2/lambda, which bounds
 // the curvature of the weights' dependence on theta, does not enter; with it the step was
 // ~60x too small where the weights are concentrated) -- and s = 1/3 to start (SAGA's 1/(3L)), adapted by the
-// safeguard: an epoch whose exact F rose above the last accepted one (or in which a value
-// stopped being finite) is rejected: theta returns to the last accepted iterate, the tables
+// safeguard: an epoch whose followed objective rose above the last accepted one's (or in which
+// a value stopped being finite) is rejected -- the objective the steps descend (vr::Followed):
+// F, or softplus's relaxation F_rho at an explicit rho, or sumexp's / erm's own surrogate,
+// each exact from the measure's pass (item scores and LSE, plus R): theta returns to the last accepted iterate, the tables
 // are rebuilt there (one pass) and s halves; an accepted epoch raises s by 10%. The
-// returned iterate is always the last accepted (lowest measured) one. With
+// returned iterate is always the last accepted one (the lowest followed value measured). With
 // SolverOptions::vr_step > 0 the step is that constant instead (the paper tunes it on a
-// grid): no epoch is rejected, the run stops as diverged when F is non-finite or above
-// F0 + blowup (1 + |F0|), and the iterate returned is the best measured.
+// grid): no epoch is rejected, the run stops as diverged when F is non-finite or the followed
+// objective rises above its start V0 + blowup (1 + |V0|), and the iterate returned is the one
+// with the lowest followed value measured (F_rho's, not F's, for softplus at an explicit rho).
 // Work: the table pass, every measure (and certificate) and one per-sample gradient per
 // sampled item per step count in passes. The inner loop allocates nothing; it runs on the
 // calling thread (the measures use the exact evaluator, whose result does not depend on the
@@ -218,6 +221,14 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
     return dtab.allFinite() && gbar.allFinite();
   };
 
+  // The objective the run follows (vr_common.hpp) and its value at the last accepted iterate
+  // and at the best one; a trace row's `estimate` is its value there (resume reads them back).
+  const vr::Followed follow = kProspect ? vr::Followed{} : vr::Followed::of<Est>(o);
+  double fol = std::nan(""), fol_best = std::nan("");
+  auto followed_at = [&](const Measure& ms, const Vec& lse_m, const Vec& scores_m, const Vec& at) {
+    return follow.value(ms.objective, lse_m, &scores_m, 0.0, lambda,
+                        [&] { return problem.regularizer(at, nullptr); });
+  };
   // Fixed step: the best measured iterate (with the safeguard it is always `snap`), its row.
   Measure best;
   Vec theta_best, g_best;
@@ -264,10 +275,14 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
     theta = snap;
     cur = vr::row_measure(res.trace.back());
     best = vr::row_measure(res.trace[static_cast<size_t>(best_row)]);
+    fol = res.trace.back().estimate;
+    fol_best = res.trace[static_cast<size_t>(best_row)].estimate;
   } else if (cur = vr::measure_epoch(problem, ev, snap, g_snap, passes, cert, &lse, &scores);
-             !std::isfinite(cur.objective)) {
+             !std::isfinite(cur.objective) || !std::isfinite(fol = followed_at(cur, lse, scores, snap))) {
     res.status = Status::Diverged;
-    res.message = "the exact objective is not finite at the start point";
+    res.message = std::isfinite(cur.objective) ? std::string("the followed objective (") + follow.symbol() +
+                                                     ") is not finite at the start point"
+                                               : "the exact objective is not finite at the start point";
     stop = true;
   } else {
     alpha = set_shift(cur, lse, scores);
@@ -278,18 +293,19 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
     }
   }
   const double f0 = resume ? res.trace.front().objective : cur.objective;
-  if (!resume) best = cur, theta_best = snap, g_best = g_snap;
+  const double fol0 = resume ? res.trace.front().estimate : fol;
+  if (!resume) best = cur, theta_best = snap, g_best = g_snap, fol_best = fol;
   auto rho_now = [&]() {
     if constexpr (kSoftplus) return est.rho;
     return 0.0;
   };
-  auto record = [&](const Measure& m) {
-    const TracePoint tp = vr::trace_row(m, steps_done, passes, solver_time,
+  auto record = [&](const Measure& m, double v) {
+    const TracePoint tp = vr::trace_row(m, v, steps_done, passes, solver_time,
                                         fixed_step ? o.vr_step : guard.scale * step_base, rho_now());
     res.trace.push_back(tp);
     return !observer || observer->on_trace(tp, theta, 0) == Action::Continue;
   };
-  if (!resume && !stop && !record(cur)) {
+  if (!resume && !stop && !record(cur, fol)) {
     res.status = Status::Interrupted;
     stop = true;
   }
@@ -297,7 +313,7 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
   while (!stop) {
     if (o.tol > 0.0 && cur.criterion <= o.tol) {
       res.status = Status::Converged;
-      best = cur, theta_best = snap, g_best = g_snap;  // the iterate that met the tolerance
+      best = cur, theta_best = snap, g_best = g_snap, fol_best = fol;  // the iterate that met the tolerance
       break;
     }
     if (passes >= budget_passes || (budget_steps >= 0 && steps_done >= budget_steps)) {
@@ -366,17 +382,22 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
     if (finite)
       trial = vr::measure_epoch(problem, ev, theta, g_meas, passes, cert, &lse_t, &scores_t);
     finite = finite && std::isfinite(trial.objective);
+    const double fol_trial = finite ? followed_at(trial, lse_t, scores_t, theta) : std::nan("");
+    finite = finite && !std::isnan(fol_trial);
     if (fixed_step) {
-      if (!finite || trial.objective > f0 + o.blowup * (1.0 + std::abs(f0))) {
+      if (!finite || fol_trial > fol0 + o.blowup * (1.0 + std::abs(fol0))) {
         solver_time += elapsed_since(t0);
         res.status = Status::Diverged;
-        res.message = std::string(finite ? "the exact objective rose above its start by more than `blowup`"
-                                         : "a non-finite value appeared") +
+        res.message = std::string(finite ? (follow.is_f() ? std::string("the exact objective")
+                                                          : std::string("the followed objective (") +
+                                                                follow.symbol() + ")") +
+                                               " rose above its start by more than `blowup`"
+                                         : std::string("a non-finite value appeared")) +
                       " in epoch " + std::to_string(epochs_done) + " with the fixed step `vr_step=" +
                       sci(o.vr_step) + "`; returned the best measured iterate";
         break;
       }
-    } else if (!finite || trial.objective > cur.objective) {
+    } else if (!finite || !follow.accepts(fol_trial, fol)) {
       // Safeguard: back to the last accepted iterate, tables rebuilt there, half the step.
       guard.reject();
       theta = snap;
@@ -406,13 +427,15 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
     std::swap(lse, lse_t);
     std::swap(scores, scores_t);
     cur = trial;
+    fol = fol_trial;
     snap = theta;
     std::swap(g_snap, g_meas);
-    if (!fixed_step || cur.objective < best.objective)
-      best = cur, theta_best = snap, g_best = g_snap, best_row = static_cast<long>(res.trace.size());
+    if (!fixed_step || fol < fol_best)
+      best = cur, theta_best = snap, g_best = g_snap, fol_best = fol,
+      best_row = static_cast<long>(res.trace.size());
     if (!fixed_step) guard.accept();
     solver_time += elapsed_since(t0);
-    if (!record(cur)) {
+    if (!record(cur, fol)) {
       res.status = Status::Interrupted;
       if (checkpoints.on()) {  // stopped at a boundary: the state as it is now
         save_state(checkpoints.state);
@@ -430,10 +453,14 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
   res.time_s = solver_time;
   res.theta = theta_best;
   fill_result(res, best);
-  res.estimate = best.objective;
+  res.estimate = fol_best;
   if constexpr (kShift) res.alpha = Vec::Constant(1, alpha);
   if constexpr (kSoftplus) res.rho = est.rho;
-  finish_status(res, o, f0, "`epochs` (passes)");
+  // A run that follows another objective may end above F's start (erm's least-loss fit).
+  finish_status(res, o, follow.is_f() ? f0 : num::kInf, "`epochs` (passes)",
+                vr::budget_advice(follow, lambda, res.kappa, res.objective, o.tol));
+  if (!follow.is_f() && res.ok() && res.message.find("the run follows") == std::string::npos)
+    res.message += "; " + follow.note(lambda, res.kappa, res.objective, o.tol);
   res.message += guard.note(epochs_done);
   return res;
 }

@@ -212,6 +212,8 @@ Result solve(const P& problem, const SolverOptions& options, Observer* observer 
     const std::string why = options.check(problem.num_items(), problem.num_groups(), P::kBatchOverGroups);
     if (!why.empty()) throw InputError(why);
   }
+  // SVRG likewise (biased-softmax on DRO, OT with sampled atoms): refused, never run plain.
+  if (const std::string why = options.svrg_refusal(P::kBatchOverGroups); !why.empty()) throw InputError(why);
   SolverOptions o = options.resolved(P::kBatchOverGroups);
   // `auto` on a DRO-type problem without per-item derivatives (no SAGA table): SVRG.
   if constexpr (!ItemDerivativeProblem<P>)

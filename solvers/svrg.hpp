@@ -11,7 +11,8 @@
 //     per-sample terms f_i(theta) with gradient w_i(theta) grad l_i(theta) (the estimator's
 //     weights at alpha~) form a finite sum whose anchor gradient at th~ is grad F(th~) for the
 //     shift estimators and for biased-softmax with all atoms (sumexp and erm take a pass of
-//     their own surrogate);
+//     their own surrogate; softplus at an explicit rho, which follows F_rho, sums its own
+//     gradient grad F_rho(th~) in the stored-table pass);
 //  3. draws i ~ q and steps theta <- theta - eta v with the SVRG direction (Johnson & Zhang 2013)
 //       v = grad_anchor + (1/|B|) sum_{i in B} [grad f_i(theta) - grad f_i(th~)] / (N q_i)
 //           + grad R(theta) - grad R(th~),
@@ -41,8 +42,10 @@
 // fresh one every two passes gained more than longer epochs on the convergence study.
 // The snapshot's certificate (OT: a Newton step and a rounding bound) reuses H~.
 // Larger OT instances: uniform q, batch 1, eta = s eps (1/(2 L_max) of the semi-dual).
-// Safeguard: a snapshot whose exact F is higher than the previous one's, or an epoch in which a
-// weight or the iterate stopped being finite, is rejected: theta returns to the previous
+// Safeguard: a snapshot whose followed objective (vr::Followed: F, or softplus's F_rho at an
+// explicit rho, or the sumexp / erm surrogate, each exact from the snapshot's pass) is higher
+// than the previous one's, or an epoch in which a weight or the iterate stopped being finite,
+// is rejected: theta returns to the previous
 // snapshot (kept, with its anchor, shifts, sampling and preconditioner: no pass) and s halves; each accepted epoch multiplies s by 1.1. The starting s = 1 is
 // therefore not a tuning constant. The returned iterate is always an accepted snapshot, whose
 // measure (and certificate) is already known; trace rows are the accepted snapshots.
@@ -188,6 +191,15 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
   double passes = 0.0, solver_time = 0.0, scale = o.svrg_initial_scale, step_base = 1.0;
   long steps_done = 0, epochs_done = 0, rejected = 0;
   Measure cur;
+  // The objective the run follows (vr_common.hpp) and its value at the snapshot (the trace's
+  // `estimate`, so a resumed run takes it from its last row).
+  // (softplus off the stored path keeps grad F(th~) as its anchor, so it follows F.)
+  const vr::Followed follow = kSoftplus && !kStored ? vr::Followed{} : vr::Followed::of<E>(o);
+  double anchor_mean = std::nan(""), fol = std::nan("");
+  auto followed_at = [&](const Measure& ms) {
+    return follow.value(ms.objective, lse, kOverGroups ? nullptr : &item_scores, anchor_mean, lambda,
+                        [&] { return problem.regularizer(snap, nullptr); });
+  };
   auto elapsed_since = [](Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
   };
@@ -224,6 +236,7 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
       g_anchor = g_meas;
     } else {  // the surrogate's own full gradient at th~ (one more pass)
       g_anchor.setZero();
+      anchor_mean = 0.0;  // the surrogate's mean over the pool (erm on OT: its followed value)
       const Index blk = kOverGroups ? gb : mb;
       for (Index i0 = 0; i0 < pool; i0 += blk) {
         const Index in = std::min(blk, pool - i0);
@@ -233,7 +246,8 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
         auto wb = w.topLeftCorner(sb.rows(), sb.cols());
         problem.scores(snap, grp, itm, ws, sb);
         for (Index g = 0; g < sb.cols(); ++g) {
-          est.weights(sb.col(g), q.head(sb.rows()), lambda, 0.0, wb.col(g));
+          anchor_mean += est.weights(sb.col(g), q.head(sb.rows()), lambda, 0.0, wb.col(g)).estimate *
+                         (kOverGroups ? 1.0 : static_cast<double>(mb)) / npool;
           if constexpr (kOverGroups) wb.col(g).array() *= q.array() / npool;
           else wb.col(g) /= npool;
         }
@@ -307,7 +321,7 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
   };
   vr::EpochCheckpoints checkpoints(observer, o.checkpoint_every, resume ? resume->step : 0);
   auto record = [&]() {
-    const TracePoint tp = vr::trace_row(cur, steps_done, passes, solver_time, step_now(), est.param());
+    const TracePoint tp = vr::trace_row(cur, fol, steps_done, passes, solver_time, step_now(), est.param());
     res.trace.push_back(tp);
     return !observer || observer->on_trace(tp, snap, 0) == Action::Continue;
   };
@@ -331,9 +345,12 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     rg_snap.setZero();
     problem.regularizer(snap, &rg_snap);
     cur = vr::row_measure(res.trace.back());
-  } else if (!snapshot(cur)) {
+    fol = res.trace.back().estimate;
+  } else if (!snapshot(cur) || !std::isfinite(fol = followed_at(cur))) {
     res.status = Status::Diverged;
-    res.message = "the exact objective is not finite at the start point";
+    res.message = std::isfinite(cur.objective) ? std::string("the followed objective (") + follow.symbol() +
+                                                     ") is not finite at the start point"
+                                               : "the exact objective is not finite at the start point";
     stop = true;
   } else if (!record()) {
     res.status = Status::Interrupted;
@@ -364,6 +381,11 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     bool finite = true;
     if constexpr (kStored) {
       if (table_stale) {  // c~_i = w~_i a_i(th~), one pass over the pool
+        // Following F_rho (softplus at an explicit rho, its shift at F_rho's optimum): the
+        // anchor is the finite sum's own gradient at th~, grad F_rho(th~) + grad R =
+        // (1/N) sum_i c~_i (x) x~_i + grad R, from the same pass (grad F(th~), the snapshot's,
+        // would make the steps converge to F's minimizer while the safeguard compares F_rho).
+        if (follow.kind == vr::Followed::Relaxed) g_anchor.setZero();
         for (Index i0 = 0; i0 < pool; i0 += tblk) {
           const Index in = std::min(tblk, pool - i0);
           const IndexSet itm = IndexSet::range(i0, in);
@@ -374,7 +396,9 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
           auto tb = dtab.middleCols(i0, in);
           problem.item_derivatives(itm, ws_tab, tb);
           for (Index i = 0; i < in; ++i) tb.col(i) *= wb(i, 0);
+          if (follow.kind == vr::Followed::Relaxed) problem.add_item_gradient(itm, ws_tab, tb, g_anchor);
         }
+        if (follow.kind == vr::Followed::Relaxed) g_anchor = g_anchor / npool + rg_snap;
         passes += 1.0;
         table_stale = false;
         finite = dtab.allFinite();
@@ -464,7 +488,8 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
                       minv, hraw, lse, item_scores, est, table_stale);
     };
     snap = theta;
-    const bool ok = finite && snapshot(trial) && trial.objective <= cur.objective;
+    double fol_trial = std::nan("");
+    const bool ok = finite && snapshot(trial) && follow.accepts(fol_trial = followed_at(trial), fol);
     solver_time += elapsed_since(t0);
     ++epochs_done;
     if (!ok) {  // safeguard: back to the previous snapshot with half the step
@@ -474,6 +499,7 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
       continue;
     }
     cur = trial;
+    fol = fol_trial;
     scale *= 1.1;
     if (precond) scale = std::min(scale, 1.0 / step_base);
     if (!record()) {
@@ -495,10 +521,14 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
   res.time_s = solver_time;
   res.theta = snap;
   fill_result(res, cur);
-  res.estimate = cur.objective;
+  res.estimate = fol;
   if constexpr (kShift) res.alpha = alpha;
   if constexpr (kSoftplus) res.rho = est.rho;
-  finish_status(res, o, f0, "`epochs` (passes)");
+  // A run that follows another objective may end above F's start (erm's least-loss fit).
+  finish_status(res, o, follow.is_f() ? f0 : num::kInf, "`epochs` (passes)",
+                vr::budget_advice(follow, lambda, res.kappa, res.objective, o.tol));
+  if (!follow.is_f() && res.ok() && res.message.find("the run follows") == std::string::npos)
+    res.message += "; " + follow.note(lambda, res.kappa, res.objective, o.tol);
   if (rejected > 0)
     res.message += "; " + std::to_string(rejected) + " of " + std::to_string(epochs_done) +
                    " epochs rejected by the safeguard (step halved)";

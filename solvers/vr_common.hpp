@@ -7,8 +7,12 @@
 //    L_i, the coefficients 1/(N q_i) and the step's curvature scale max_i L_i / (N q_i);
 //  * softplus_rho_for_tol(): rho such that softplus's relaxation bias lambda rho kappa / 2
 //    stays two orders below the tolerance;
+//  * Followed: the one objective a run follows -- F, softplus's relaxation F_rho at an explicit
+//    rho, or the sumexp / erm surrogate -- which its safeguard compares between epochs, by
+//    which a fixed-step run keeps its best iterate, and which its message names;
 //  * StepSafeguard: the multiple s of the data-derived step, halved when an epoch is rejected
-//    (its exact F rose or a value stopped being finite) and raised by 10% when accepted;
+//    (its followed objective rose or a value stopped being finite) and raised by 10% when
+//    accepted;
 //  * add_stored_difference(): the stored-derivative part of a step (SVRG's stored path, SAGA,
 //    Prospect), sum_b (w_b a_b(theta) - D_b) (x) x~_b / (N q_b |B|);
 //  * trace_row() / row_measure(): a trace row from a measure and back;
@@ -26,6 +30,7 @@
 #include "core/alias_table.hpp"
 #include "core/exact_evaluator.hpp"
 #include "core/numerics.hpp"
+#include "solvers/estimators.hpp"
 #include "solvers/measure.hpp"
 #include "solvers/result.hpp"
 
@@ -87,6 +92,124 @@ inline double softplus_rho_for_tol(double tol, double f, double lambda, double k
   return std::clamp(target / (lambda * std::max(kappa, 1.0)), 1e-300, rho_max);
 }
 
+/// The objective a variance-reduced run follows: the one its steps descend, hence the one its
+/// safeguard may compare between epochs (an epoch is rejected when it rose) and by which a
+/// fixed-step run keeps its best iterate. The stopping criterion stays F's (SPEC section 6).
+///   F        variational-log, Prospect, softplus with the adaptive rho (its relaxation bias
+///            is kept two orders below tol, softplus_rho_for_tol), biased-softmax with every
+///            atom (OT; SVRG runs every shift estimator on OT that way);
+///   Relaxed  softplus with an explicit rho >= 1e-12 (DRO): F_rho + R, where
+///            F_rho = min_a [a + (lambda/rho) E softplus((l - a)/lambda + log rho)] - lambda;
+///            its minimizer theta_rho* is not F's (F - F_rho ~ lambda rho kappa / 2), and F
+///            rises near it, so comparing F there would reject every epoch;
+///   SumExp   sumexp: sum_k p_k lambda E_k e^{l/lambda} + A + R = sum_k p_k lambda e^{L_k/lambda}
+///            + A + R;
+///   Erm      erm: sum_k p_k E_k l + A + R.
+/// Each value comes from the pass that measures F (its group LSEs L_k and item scores), plus
+/// R + A at the iterate; erm on OT (no item scores kept) from the mean the surrogate's own
+/// anchor pass adds up (SVRG). No value costs a pass of its own.
+struct Followed {
+  enum Kind { F, Relaxed, SumExp, Erm };
+  Kind kind = F;
+  double rho = 0.0;  // Relaxed: the rho of F_rho
+
+  /// The objective a run of estimator E (the one that steps: SVRG runs the shift estimators on
+  /// OT as biased-softmax) with options o follows.
+  template <class E>
+  static Followed of(const SolverOptions& o) {
+    Followed f;
+    if constexpr (std::is_same_v<E, ::lsekit::Softplus>) {
+      if (o.rho >= 1e-12) f.kind = Relaxed, f.rho = o.rho;  // below: F_rho = F to rounding
+    } else if constexpr (std::is_same_v<E, ::lsekit::SumExp>) {
+      f.kind = SumExp;
+    } else if constexpr (std::is_same_v<E, ::lsekit::Erm>) {
+      f.kind = Erm;
+    }
+    return f;
+  }
+  bool is_f() const { return kind == F; }
+
+  /// Its value at an iterate whose exact measure gave F = f, the group LSEs `lse` and (one
+  /// group, DRO) the item scores `scores` (else nullptr; then erm's value is `mean_loss`, the
+  /// mean of the scores over groups and items computed elsewhere). reg() = R + A there.
+  template <class Reg>
+  double value(double f, const Vec& lse, const Vec* scores, double mean_loss, double lambda,
+               Reg&& reg) const {
+    if (kind == F || !std::isfinite(f)) return f;
+    double v = std::nan("");
+    switch (kind) {
+      case Relaxed:
+        if (scores)
+          v = softplus_relaxation(*scores, Vec::Constant(scores->size(), 1.0 / static_cast<double>(scores->size())),
+                                  lambda, rho).value;
+        break;
+      case SumExp: v = lambda * (lse.array() / lambda).exp().mean(); break;
+      case Erm: v = scores ? scores->mean() : mean_loss; break;
+      case F: break;
+    }
+    return v + reg();
+  }
+
+  /// Whether an epoch that moved the followed value from `before` to `after` is accepted: F
+  /// must not rise at all (as it always did); another followed value may rise by its rounding,
+  /// 1e-12 relative (F_rho comes out of a Newton solve and sums weighted by lambda/rho), so that
+  /// a run at its optimum, which cannot stop on F's criterion, is not rejected epoch after
+  /// epoch by rounding with its step halving away.
+  bool accepts(double after, double before) const {
+    if (kind == F) return after <= before;
+    return after <= before + 1e-12 * std::max(1.0, std::abs(before));
+  }
+
+  /// "F", "F_rho", ... : what the safeguard compares (for messages).
+  const char* symbol() const {
+    switch (kind) {
+      case Relaxed: return "F_rho";
+      case SumExp: return "sumexp's objective";
+      case Erm: return "erm's objective";
+      case F: break;
+    }
+    return "F";
+  }
+
+  /// What the run followed and why F's criterion need not reach the tolerance, with what to do
+  /// about it (fields in backquotes), for a run that ended with F = f, kappa at the returned
+  /// iterate; "" when it followed F.
+  std::string note(double lambda, double kappa, double f, double tol) const {
+    switch (kind) {
+      case Relaxed: {
+        const double bias = 0.5 * lambda * rho * kappa;
+        std::string s = "the run follows softplus's relaxation F_rho at `rho=" + sci(rho) +
+                        "` (its safeguard compares F_rho), whose minimizer is not F's: relaxation "
+                        "bias lambda rho kappa / 2 = " + sci(bias) + " (kappa = " + sci(kappa) + ")";
+        if (tol > 0.0 && bias > tol * std::max(1.0, std::abs(f)))
+          s += ", above the tolerance, so F's criterion cannot reach it there: lower `rho` or leave "
+               "it automatic (`rho=0`)";
+        return s;
+      }
+      case SumExp:
+        return "the run follows sumexp's own objective lambda mean e^{l/lambda} + R (its safeguard "
+               "compares that), whose minimizer is F's only for one group without an L2 term; "
+               "`solver=softplus` or `solver=variational-log` minimize F";
+      case Erm:
+        return "the run follows erm's objective, the mean loss + R (its safeguard compares that), "
+               "whose minimizer is not F's (the lambda -> infinity limit), so F's criterion need not "
+               "reach the tolerance; `solver=softplus` or `solver=variational-log` minimize F";
+      case F: break;
+    }
+    return {};
+  }
+};
+
+/// The advice of a variance-reduced run's budget-exhausted message: raise the budget, or, for
+/// a run that does not follow F, what it followed and why (Followed::note).
+inline std::string budget_advice(const Followed& fo, double lambda, double kappa, double f, double tol) {
+  const std::string n = fo.note(lambda, kappa, f, tol);
+  if (n.empty()) return "raise `epochs` (passes)";
+  if (fo.kind == Followed::Relaxed && n.find("cannot reach") == std::string::npos)
+    return "raise `epochs` (passes); " + n;
+  return n;
+}
+
 /// The multiple of the data-derived step: starts at `initial`, x0.5 per rejected epoch, x1.1
 /// per accepted one. With a fixed step (`fixed` > 0) it stays 1 and the step is `fixed`.
 struct StepSafeguard {
@@ -107,8 +230,10 @@ struct StepSafeguard {
   }
 };
 
-/// A trace row of a variance-reduced solver: the measure of its current iterate.
-inline TracePoint trace_row(const Measure& m, long steps, double passes, double time_s,
+/// A trace row of a variance-reduced solver: the measure of its current iterate, and as
+/// `estimate` the exact value of the objective it follows (F itself for most runs).
+/// `followed`: the value of the objective the run follows there (Followed), its `estimate`.
+inline TracePoint trace_row(const Measure& m, double followed, long steps, double passes, double time_s,
                             double step_size, double rho) {
   TracePoint tp;
   tp.step = steps;
@@ -116,7 +241,7 @@ inline TracePoint trace_row(const Measure& m, long steps, double passes, double 
   fill_row(tp, m);
   tp.passes = passes;
   tp.time_s = time_s;
-  tp.estimate = m.objective;
+  tp.estimate = followed;
   tp.step_size = step_size;
   tp.rho = rho;
   return tp;
