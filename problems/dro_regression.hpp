@@ -98,6 +98,8 @@ class DroRegression {
   double item_smoothness(Index i, double score) const {
     return (2.0 + 4.0 * score / lambda_) * (xnorm2_(i) + 1.0);
   }
+  /// The loss's own curvature, without the tilt term: 2 |x~_i|^2.
+  double loss_smoothness(Index i) const { return 2.0 * (xnorm2_(i) + 1.0); }
 
   /// Predictions w.x + b for rows of `x`.
   Vec predict(ConstVecRef theta, const MatRM& x) const;

@@ -38,7 +38,7 @@
 // vr_common.hpp); the run stops when the criterion is <= tol. The step is
 // eta = s / max_i L_i/(n q_i) with L_i = w_i c_i the weighted per-sample curvature bound
 // (problem.item_smoothness, c_i) at the measured iterate -- for Prospect w_i = n q_i of the
-// measured losses, q uniform and c_i the loss's own curvature (item_smoothness at score 0:
+// measured losses, q uniform and c_i the loss's own curvature (loss_smoothness, no tilt term:
 // the table's weights are fixed within a step, so the tilt term a^2/lambda, which bounds
 // the curvature of the weights' dependence on theta, does not enter; with it the step was
 // ~60x too small where the weights are concentrated) -- and s = 1/3 to start (SAGA's 1/(3L)), adapted by the
@@ -179,10 +179,10 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
     if constexpr (kProspect) wt = ((scores_m.array() - lse_m(0)) / lambda).exp();
     else est.weights(scores_m, Vec::Constant(n, 1.0 / nd), lambda, alpha, wt);
     // Prospect's weights are the table's, fixed within a step: the curvature of a step's term
-    // n q_i l_i is that of the loss alone (item_smoothness at score 0: no tilt term); the
+    // n q_i l_i is that of the loss alone (loss_smoothness: no tilt term); the
     // weights' own dependence on theta acts through the table, at the pace of its updates.
     for (Index i = 0; i < n; ++i)
-      lhat(i) = wt(i) * problem.item_smoothness(i, kProspect ? 0.0 : scores_m(i));
+      lhat(i) = wt(i) * (kProspect ? problem.loss_smoothness(i) : problem.item_smoothness(i, scores_m(i)));
     double lmax = std::nan("");
     if constexpr (kProspect) {
       const double mx = lhat.maxCoeff();

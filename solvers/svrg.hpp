@@ -40,6 +40,16 @@
 // Newton step. With a Newton metric the epoch is short, N/(2|B|) steps (one pass of inner
 // evaluations, as much as its snapshot pass): a small eps's Hessian changes quickly, and a
 // fresh one every two passes gained more than longer epochs on the convergence study.
+// The epoch's candidate is not its last inner iterate but the one of least value of the
+// snapshot's exact quadratic model q(D) = grad F(th~).D + D.H~ D / 2, D = theta - th~ (O(m^2)
+// per step, no data): late in a run the minibatch's noise in directions of little curvature,
+// amplified by M, carries the last iterates uphill (the model predicted those increases to
+// within 1 %), and each such epoch was rejected. An epoch none of whose iterates is below
+// q(0) = 0 is rejected without measuring it. On 16 instances (n 4000, m 200) the worst seed
+// went from 35 to 29 passes at eps 0.05 and from 127 to 85 at eps 0.01.
+// The step grows as a trust region's radius does: x2 after an accepted epoch whose decrease of F
+// the previous snapshot's model predicted to within 25 %, else x1.1 (after a run of rejections
+// the step had taken 30-60 passes to recover at x1.1; worst of 26 instances at eps 0.01: 103 -> 91).
 // The snapshot's certificate (OT: a Newton step and a rounding bound) reuses H~.
 // Larger OT instances: uniform q, batch 1, eta = s eps (1/(2 L_max) of the semi-dual).
 // Safeguard: a snapshot whose followed objective (vr::Followed: F, or softplus's F_rho at an
@@ -102,6 +112,7 @@ namespace lsekit {
 template <class P>
 concept SmoothnessProblem = requires(const P& p, Index i, double s) {
   { p.item_smoothness(i, s) } -> std::convertible_to<double>;
+  { p.loss_smoothness(i) } -> std::convertible_to<double>;
 };
 
 /// Semi-dual problems small enough for the dense Hessian of the exact evaluator.
@@ -165,6 +176,8 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
   Vec qprob = Vec::Constant(pool, 1.0 / npool), coef = Vec::Ones(pool);  // coef = 1/(N q_i)
   Mat hess, hraw, minv;  // damped Hessian, H(th~) itself (for the certificate), the inverse
   Vec curv, dir = Vec::Zero(d);
+  // The epoch's candidate with the preconditioner: the inner iterate of least model value.
+  Vec dlt(precond ? d : 0), hdl(precond ? d : 0), theta_best(precond ? d : 0);
   AliasTable alias(qprob);
   std::vector<Index> idx(bsz);
   auto ws = problem.make_workspace(gb, mb);
@@ -188,8 +201,10 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
   Result res;
   res.solver = Est::kName;
   res.tol = o.tol;
-  double passes = 0.0, solver_time = 0.0, scale = o.svrg_initial_scale, step_base = 1.0;
-  long steps_done = 0, epochs_done = 0, rejected = 0;
+  double passes = 0.0, solver_time = 0.0, step_base = 1.0;
+  long steps_done = 0, epochs_done = 0;
+  vr::StepSafeguard guard;
+  guard.scale = o.svrg_initial_scale;
   Measure cur;
   // The objective the run follows (vr_common.hpp) and its value at the snapshot (the trace's
   // `estimate`, so a resumed run takes it from its last row).
@@ -303,14 +318,14 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
   };
 
   // The step; preconditioned, never more than a Newton step (the scale stops growing there).
-  auto step_now = [&] { return precond ? std::min(scale * step_base, 1.0) : scale * step_base; };
+  auto step_now = [&] { return precond ? std::min(guard.scale * step_base, 1.0) : guard.scale * step_base; };
   // The run's state at an epoch boundary (SolverState, solvers/result.hpp), each variable beside
   // its field; the estimator (softplus rho) and the certificate gate save their own, the alias
   // table is rebuilt from qprob, rg_snap from snap, the current measure is the last row's.
   auto state_io = [&](auto dir, auto& x) {
     vr::transfer(dir, snap, x.theta, g_meas, x.grad, g_anchor, x.anchor, alpha, x.alpha, qprob, x.qprob,
                  coef, x.coef, minv, x.precond, hraw, x.hessian, dtab, x.table, table_stale, x.table_stale, step_base,
-                 x.step_base, scale, x.step_scale, steps_done, x.step, epochs_done, x.epochs, rejected,
+                 x.step_base, guard.scale, x.step_scale, steps_done, x.step, epochs_done, x.epochs, guard.rejected,
                  x.rejected, passes, x.passes, solver_time, x.solver_time, rng, x.rng, res.trace, x.trace);
   };
   auto save_state = [&](SolverState& x) {
@@ -378,6 +393,8 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     const auto t0 = Clock::now();
     const double eta = step_now();
     theta = snap;
+    double qbest = 0.0;  // the snapshot's model q(0)
+    if (precond) theta_best = snap;
     bool finite = true;
     if constexpr (kStored) {
       if (table_stale) {  // c~_i = w~_i a_i(th~), one pass over the pool
@@ -461,6 +478,14 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
       if (precond) {
         dir.noalias() = minv * v;
         theta.noalias() -= eta * dir;
+        // q(theta - th~) = grad F(th~).D + D.H~ D / 2, exact g and H of the snapshot.
+        dlt = theta - snap;
+        hdl.noalias() = hraw * dlt;
+        const double qv = g_meas.dot(dlt) + 0.5 * dlt.dot(hdl);
+        if (qv < qbest) {
+          qbest = qv;
+          theta_best = theta;
+        }
       } else {
         theta.noalias() -= eta * v;
       }
@@ -478,6 +503,15 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
       checkpoints.hand_out();  // the start of this epoch
       break;
     }
+    if (precond) {
+      if (finite && !(qbest < 0.0)) {  // no inner iterate below the snapshot's model: no pass
+        solver_time += elapsed_since(t0);
+        ++epochs_done;
+        guard.reject();
+        continue;
+      }
+      theta = theta_best;
+    }
     finite = finite && theta.allFinite();
     // New snapshot candidate; what the snapshot sets is kept to go back to without a pass.
     // (The stored table is built at the start of an epoch, so it still belongs to it.)
@@ -494,14 +528,23 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     ++epochs_done;
     if (!ok) {  // safeguard: back to the previous snapshot with half the step
       current() = std::move(kept);
-      scale *= 0.5;
-      ++rejected;
+      guard.reject();
       continue;
+    }
+    // With the preconditioner: did the previous snapshot's model predict the decrease (within
+    // 25 %, a trust region's test)? Then the step may double instead of growing by 10 %.
+    bool agreed = false;
+    if (precond) {
+      const auto& [snap_old, g_old, h_old] = std::tie(std::get<0>(kept), std::get<1>(kept), std::get<10>(kept));
+      dlt = snap - snap_old;
+      hdl.noalias() = h_old * dlt;
+      const double predicted = -(g_old.dot(dlt) + 0.5 * dlt.dot(hdl));
+      agreed = predicted > 0.0 && std::abs((fol - fol_trial) / predicted - 1.0) <= 0.25;
     }
     cur = trial;
     fol = fol_trial;
-    scale *= 1.1;
-    if (precond) scale = std::min(scale, 1.0 / step_base);
+    guard.accept(agreed);
+    if (precond) guard.scale = std::min(guard.scale, 1.0 / step_base);
     if (!record()) {
       res.status = Status::Interrupted;
       if (checkpoints.on()) {  // stopped at a boundary: the state as it is now
@@ -529,9 +572,7 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
                 vr::budget_advice(follow, lambda, res.kappa, res.objective, o.tol));
   if (!follow.is_f() && res.ok() && res.message.find("the run follows") == std::string::npos)
     res.message += "; " + follow.note(lambda, res.kappa, res.objective, o.tol);
-  if (rejected > 0)
-    res.message += "; " + std::to_string(rejected) + " of " + std::to_string(epochs_done) +
-                   " epochs rejected by the safeguard (step halved)";
+  res.message += guard.note(epochs_done);
   return res;
 }
 

@@ -211,11 +211,12 @@ inline std::string budget_advice(const Followed& fo, double lambda, double kappa
 }
 
 /// The multiple of the data-derived step: starts at `initial`, x0.5 per rejected epoch, x1.1
-/// per accepted one. With a fixed step (`fixed` > 0) it stays 1 and the step is `fixed`.
+/// per accepted one, x2 when a quadratic model predicted that epoch's decrease (`agreed`).
+/// With a fixed step (`fixed` > 0) it stays 1 and the step is `fixed`.
 struct StepSafeguard {
   double scale = 1.0;
   long rejected = 0;
-  void accept() { scale *= 1.1; }
+  void accept(bool agreed = false) { scale *= agreed ? 2.0 : 1.1; }
   void reject() {
     scale *= 0.5;
     ++rejected;

@@ -240,6 +240,51 @@ TEST_CASE("DRO classification: overflow-safe at huge logits, exact for tiny loss
   CHECK(std::isnan(ExactEvaluator<DroClassification>(two).value(bad)));
 }
 
+TEST_CASE("DRO classification: item_smoothness bounds the tilted term's curvature at its loss",
+          "[classification]") {
+  // The tilted term e^{(l_i - alpha)/lambda} has Hessian w (S + a a^T / lambda) (x) x~ x~^T in
+  // theta, S = diag(p) - p p^T, a = p - e_y, x~ = (x, 1). item_smoothness(i, l_i) must be at
+  // least lambda_max(S + a a^T / lambda) |x~|^2 at every theta: from random logits to
+  // well-fitted ones (p_y -> 1, where the local bound 2 (1 - p_y) is far below 1/2), and
+  // loss_smoothness at least lambda_max(S) |x~|^2.
+  const double lambda = 0.3;
+  auto inst = make_instance(60, 5, 4, 11, lambda, 0.0, 4.0);
+  const auto& pr = inst.problem;
+  const Index p = pr.num_features();
+  Vec fit = Vec::Zero(pr.dim());  // a least-loss direction: class means as weights
+  for (Index i = 0; i < pr.num_items(); ++i)
+    fit.segment(pr.labels()(i) * p, p) += pr.x().row(i).transpose() / static_cast<double>(pr.num_items());
+  double tightest = 0.0;
+  for (double scale : {0.0, 0.3, 1.0, 5.0, 30.0}) {
+    for (std::uint64_t seed : {1u, 2u}) {
+      const Vec theta = scale * fit + 0.1 * random_theta(pr.dim(), seed);
+      const MatRM z = pr.logits(theta, pr.x());
+      for (Index i = 0; i < pr.num_items(); ++i) {
+        Vec pi = (z.row(i).array() - z.row(i).maxCoeff()).exp().transpose();
+        pi /= pi.sum();
+        const Index y = pr.labels()(i);
+        double rest = 0.0;  // the loss without rounding p_y to 1: log1p(sum_{k != y} e^{z_k - z_y})
+        for (Index c = 0; c < pi.size(); ++c)
+          if (c != y) rest += std::exp(z(i, c) - z(i, y));
+        const double loss = std::log1p(rest);
+        Mat s = Mat(pi.asDiagonal()) - pi * pi.transpose();
+        Vec a = pi;
+        a(y) -= 1.0;
+        const double x2 = pr.x().row(i).squaredNorm() + 1.0;
+        Eigen::SelfAdjointEigenSolver<Mat> es_t(s + a * a.transpose() / lambda), es_s(s);
+        const double need_t = es_t.eigenvalues().maxCoeff() * x2, need_s = es_s.eigenvalues().maxCoeff() * x2;
+        const double have_t = pr.item_smoothness(i, loss), have_s = pr.loss_smoothness(i);
+        INFO("scale " << scale << " item " << i << " loss " << loss);
+        // (S's diagonal p_k - p_k^2 cancels to ~1e-16 absolute where p_y -> 1.)
+        REQUIRE(have_t >= need_t - 1e-13 * x2);
+        REQUIRE(have_s >= need_s - 1e-13 * x2);
+        if (need_t > 0.0) tightest = std::max(tightest, need_t / have_t);
+      }
+    }
+  }
+  CHECK(tightest > 0.3);  // a bound, not a vacuous one
+}
+
 TEST_CASE("DRO classification: exact evaluation is identical for 1 and 2 threads",
           "[classification][threads]") {
   ThreadGuard guard;
