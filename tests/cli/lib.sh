@@ -1,7 +1,7 @@
 # Shared helpers of the command-line test scripts, sourced with the script's own arguments
 # LSEKIT WORKDIR: sets LSEKIT and PY, recreates WORK empty and makes it the working directory.
-# Each check adds to $pass or $fail (expect, no_file, same, killed_resume); a script ends with
-# `echo "NAME: $pass passed, $fail failed"` and exits 1 on failure.
+# Each check adds to $pass or $fail (expect, no_file, same, killed_resume, interrupted_resume);
+# a script ends with `echo "NAME: $pass passed, $fail failed"` and exits 1 on failure.
 LSEKIT="$1"
 WORK="$2"
 PY=/usr/bin/python3
@@ -135,4 +135,35 @@ killed_resume() {
     "$every" --resume "$name.run.h5.checkpoint.h5" "$@"
   same "$name.ref.h5" "$name.run.h5"
   no_file "$name.run.h5.checkpoint.h5"  # removed once the run has reached its end
+}
+
+# interrupted_resume NAME INPUT EVERY ARGS...: runs `solve INPUT ARGS` to NAME.ref.h5, then again
+# to NAME.h5 with --checkpoint-every EVERY in the background, and sends SIGINT once its first
+# checkpoint exists (the run is then in its step loop with its handler installed: never a race).
+# The run must exit 130 with status `interrupted`, name its checkpoint in its output, and
+# resuming from it must end bitwise identical to NAME.ref.h5.
+interrupted_resume() {
+  local name="$1" input="$2" every="$3"
+  shift 3
+  "$LSEKIT" solve "$input" --out "$name.ref.h5" -q "$@" >/dev/null 2>&1
+  "$LSEKIT" solve "$input" --out "$name.h5" -q --checkpoint-every "$every" "$@" >"$name.log" 2>&1 &
+  local pid=$!
+  if ! wait_for_file "$name.h5.checkpoint.h5" "$pid"; then
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    bad "$name: SIGINT: no checkpoint $name.h5.checkpoint.h5 appeared before the run ended :: $(cat "$name.log")"
+    return
+  fi
+  kill -INT "$pid"
+  wait "$pid"
+  local rc=$?
+  if [ "$rc" -eq 130 ] && grep -q "resume $name.h5.checkpoint.h5" "$name.log" &&
+    $PY -c "import h5py,sys; sys.exit(h5py.File('$name.h5')['/'].attrs['status'] != 'interrupted')"; then
+    ok
+    expect 0 "wrote $name.h5" -- "$LSEKIT" solve "$input" --out "$name.h5" -q --checkpoint-every "$every" \
+      --resume "$name.h5.checkpoint.h5" "$@"
+    same "$name.ref.h5" "$name.h5"
+  else
+    bad "$name: SIGINT: exit $rc (want 130) or no checkpoint named :: $(cat "$name.log")"
+  fi
 }

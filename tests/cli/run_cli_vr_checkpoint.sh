@@ -12,7 +12,7 @@
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/lib.sh" "$@"  # LSEKIT, PY, a fresh WORK as cwd; pass/fail counters, expect, no_file,
-                      # same, killed_resume
+                      # same, killed_resume, interrupted_resume
 
 "$LSEKIT" gen regression --out reg.h5 --n 5000 --p 8 --n-test 100 --seed 3 >/dev/null
 "$LSEKIT" gen classification --out cls.h5 --n 4000 --p 30 --classes 5 --n-test 200 --seed 4 >/dev/null
@@ -27,27 +27,7 @@ killed_resume svrg-ot ot.h5 40 --variance-reduction svrg --tol 1e-14 --epochs 15
 
 # ---- SIGINT in the middle of an epoch: the state at its start is the checkpoint -------------
 args=(--variance-reduction saga --solver variational-log --tol 1e-14 --epochs 80)
-"$LSEKIT" solve reg.h5 --out int.ref.h5 -q "${args[@]}" >/dev/null 2>&1
-"$LSEKIT" solve reg.h5 --out int.h5 -q --checkpoint-every 20000 "${args[@]}" >int.log 2>&1 &
-pid=$!
-if wait_for_file int.h5.checkpoint.h5 "$pid"; then
-  kill -INT "$pid"
-  wait "$pid"
-  rc=$?
-  if [ "$rc" -eq 130 ] && grep -q "resume int.h5.checkpoint.h5" int.log &&
-    $PY -c "import h5py,sys; sys.exit(h5py.File('int.h5')['/'].attrs['status'] != 'interrupted')"; then
-    ok
-    expect 0 "wrote int.h5" -- "$LSEKIT" solve reg.h5 --out int.h5 -q --checkpoint-every 20000 \
-      --resume int.h5.checkpoint.h5 "${args[@]}"
-    same int.ref.h5 int.h5
-  else
-    bad "SIGINT: exit $rc (want 130) or no checkpoint named :: $(cat int.log)"
-  fi
-else
-  kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  bad "SIGINT: no checkpoint int.h5.checkpoint.h5 appeared before the run ended :: $(cat int.log)"
-fi
+interrupted_resume int reg.h5 20000 "${args[@]}"
 
 # ---- misuse: the checkpoint of an SVRG run is not a SAGA run's --------------------------------
 "$LSEKIT" solve reg.h5 --out keep.h5 -q --checkpoint-every 20000 --variance-reduction svrg --solver softplus \
