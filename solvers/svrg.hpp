@@ -55,8 +55,9 @@
 // Safeguard: a snapshot whose followed objective (vr::Followed: F, or softplus's F_rho at an
 // explicit rho, or the sumexp / erm surrogate, each exact from the snapshot's pass) is higher
 // than the previous one's, or an epoch in which a weight or the iterate stopped being finite,
-// is rejected: theta returns to the previous
-// snapshot (kept, with its anchor, shifts, sampling and preconditioner: no pass) and s halves; each accepted epoch multiplies s by 1.1. The starting s = 1 is
+// is rejected: theta returns to the previous snapshot (kept, with its anchor, shifts, sampling
+// and preconditioner: no pass) and s halves; each accepted epoch multiplies s by 1.1 (by 2 with
+// the preconditioner when the model predicted its decrease, above). The starting s = 1 is
 // therefore not a tuning constant. The returned iterate is always an accepted snapshot, whose
 // measure (and certificate) is already known; trace rows are the accepted snapshots.
 // softplus: rho = 0.02 tol max(1,|F|) / (lambda kappa) at every snapshot (rho given: used as

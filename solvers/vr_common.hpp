@@ -12,7 +12,7 @@
 //    which a fixed-step run keeps its best iterate, and which its message names;
 //  * StepSafeguard: the multiple s of the data-derived step, halved when an epoch is rejected
 //    (its followed objective rose or a value stopped being finite) and raised by 10% when
-//    accepted;
+//    accepted (doubled when a quadratic model predicted the accepted epoch's decrease);
 //  * add_stored_difference(): the stored-derivative part of a step (SVRG's stored path, SAGA,
 //    Prospect), sum_b (w_b a_b(theta) - D_b) (x) x~_b / (N q_b |B|);
 //  * trace_row() / row_measure(): a trace row from a measure and back;
