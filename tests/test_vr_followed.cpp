@@ -197,22 +197,16 @@ TEST_CASE("sumexp and erm under SVRG and SAGA reach their own surrogate's optimu
   const DroRegression p = make_regression(300, 4, 21, 1.0, 1e-2);
   for (VarianceReduction v : {VarianceReduction::Svrg, VarianceReduction::Saga}) {
     INFO(name_of(kVarianceReductionNames, v));
-    {
-      const auto [v_star, f_at] = followed_optimum(p, Erm{});
-      SolverOptions o = vr_run(SolverKind::Erm, v);
+    auto reaches_own = [&](auto est, SolverKind kind, const char* says) {
+      const auto [v_star, f_at] = followed_optimum(p, est);
+      SolverOptions o = vr_run(kind, v);
       o.epochs = 150;
       const Result r = solve(p, o);
       check_reaches(r, v_star, f_at, 6);
-      CHECK_THAT(r.message, Contains("the run follows erm's objective"));
-    }
-    {
-      const auto [v_star, f_at] = followed_optimum(p, SumExp{});
-      SolverOptions o = vr_run(SolverKind::SumExp, v);
-      o.epochs = 150;
-      const Result r = solve(p, o);
-      check_reaches(r, v_star, f_at, 6);
-      CHECK_THAT(r.message, Contains("sumexp's own objective"));
-    }
+      CHECK_THAT(r.message, Contains(says));
+    };
+    reaches_own(Erm{}, SolverKind::Erm, "the run follows erm's objective");
+    reaches_own(SumExp{}, SolverKind::SumExp, "sumexp's own objective");
   }
 }
 
