@@ -9,6 +9,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace lsekit {
 
@@ -166,28 +167,46 @@ double DroClassification::log_softmax_row(double* zi, std::int64_t label) const 
   return std::log1p(rest) + (mx - zy);
 }
 
-double DroClassification::gap_bound(ConstVecRef theta, double f, ConstVecRef /*grad*/) const {
-  const Index n = n_, p = p_, kc = k_;
+double DroClassification::gap_bound(ConstVecRef theta, double f, ConstVecRef /*grad*/, double target,
+                                     double* passes) const {
+  const Index n = n_, p = p_, kc = k_, kp = k_ * p_;
   if (!(l2_ > 0.0) || !std::isfinite(f) || !theta.allFinite()) return std::nan("");
   const Eigen::Map<const MatRM> x(x_, n, p);
   const Eigen::Map<const MatRM> w = weights(theta);
   const Vec c = intercepts(theta);
   const Index nblocks = (n + kItemBlock - 1) / kItemBlock;
+  // Z = X D^T (n x K) and A^T X (K x p) over row blocks in parallel, the latter reduced in
+  // block order (independent of the thread count).
+  auto each_block = [&](const auto& body) {
+#pragma omp parallel
+    {
+      const SerialEigenProducts serial;
+#pragma omp for schedule(static)
+      for (Index bi = 0; bi < nblocks; ++bi) body(bi, bi * kItemBlock, std::min(kItemBlock, n - bi * kItemBlock));
+    }
+  };
+  auto x_times = [&](const auto& d, MatRM& z) {
+    each_block([&](Index, Index i0, Index in) {
+      z.middleRows(i0, in).noalias() = x.middleRows(i0, in) * d.transpose();
+    });
+  };
+  Mat parts(kc * nblocks, p);
+  auto xt_times = [&](const MatRM& a, Mat& out) {
+    each_block([&](Index bi, Index i0, Index in) {
+      parts.middleRows(bi * kc, kc).noalias() = a.middleRows(i0, in).transpose() * x.middleRows(i0, in);
+    });
+    out.setZero(kc, p);
+    for (Index bi = 0; bi < nblocks; ++bi) out += parts.middleRows(bi * kc, kc);
+  };
   // Pass 1: logits without intercepts Z0 = X W^T and the losses at theta.
   MatRM z0(n, kc);
+  x_times(w, z0);
   Vec loss(n);
-#pragma omp parallel
   {
-    const SerialEigenProducts serial;
     Eigen::RowVectorXd zi(kc);
-#pragma omp for schedule(static)
-    for (Index bi = 0; bi < nblocks; ++bi) {
-      const Index i0 = bi * kItemBlock, in = std::min(kItemBlock, n - i0);
-      z0.middleRows(i0, in).noalias() = x.middleRows(i0, in) * w.transpose();
-      for (Index i = i0; i < i0 + in; ++i) {
-        zi = z0.row(i) + c.transpose();
-        loss(i) = log_softmax_row(zi.data(), y_[i]);
-      }
+    for (Index i = 0; i < n; ++i) {
+      zi = z0.row(i) + c.transpose();
+      loss(i) = log_softmax_row(zi.data(), y_[i]);
     }
   }
   if (!loss.allFinite()) return std::nan("");
@@ -198,15 +217,17 @@ double DroClassification::gap_bound(ConstVecRef theta, double f, ConstVecRef /*g
   const double primal = pw.dot(loss) + regularizer(theta, nullptr);
   Vec ybar = Vec::Zero(kc);
   for (Index i = 0; i < n; ++i) ybar(y_[i]) += pw(i);
-  // The weighted problem's c-block at fixed W: phi(c') = sum_i p_i LSE(Z0_i + c') - <ybar, c'>,
-  // gradient qbar - ybar, Hessian sum_i p_i (diag s_i - s_i s_i^T); damped Newton.
+  // The weighted problem's c-block at fixed W (logits zb = X W^T): phi(c') = sum_i p_i
+  // LSE(zb_i + c') - <ybar, c'>, gradient qbar - ybar, Hessian Hcc = sum_i p_i (diag q_i -
+  // q_i q_i^T); damped Newton from cc. Leaves q_i = softmax(zb_i + cc) and Hcc at the final cc.
   MatRM q(n, kc);
-  auto softmax_rows = [&](const Vec& cc, Vec& qbar) {  // q_i = softmax(Z0_i + cc); returns phi
+  Mat hcc(kc, kc);
+  auto softmax_rows = [&](const MatRM& zb, const Vec& cc, Vec& qbar) {  // returns phi
     double phi = 0.0;
     qbar.setZero();
     for (Index i = 0; i < n; ++i) {
       auto qi = q.row(i);
-      qi = z0.row(i) + cc.transpose();
+      qi = zb.row(i) + cc.transpose();
       const double mx = qi.maxCoeff();
       qi.array() = (qi.array() - mx).exp();
       const double z = qi.sum();
@@ -216,73 +237,139 @@ double DroClassification::gap_bound(ConstVecRef theta, double f, ConstVecRef /*g
     }
     return phi - ybar.dot(cc);
   };
-  Vec cc = c, qbar(kc), trial(kc), qbar_t(kc);
-  double phi = softmax_rows(cc, qbar);
-  for (int it = 0; it < 50; ++it) {
-    const Vec gr = qbar - ybar;
-    if (gr.lpNorm<Eigen::Infinity>() <= 1e-15) break;
-    Mat hess = Mat::Zero(kc, kc);
+  auto c_hessian = [&]() {
+    hcc.setZero();
     for (Index i = 0; i < n; ++i) {
       const Vec qi = q.row(i).transpose();
-      hess.diagonal() += pw(i) * qi;
-      hess.selfadjointView<Eigen::Lower>().rankUpdate(qi, -pw(i));
+      hcc.diagonal() += pw(i) * qi;
+      hcc.selfadjointView<Eigen::Lower>().rankUpdate(qi, -pw(i));
     }
-    hess = hess.selfadjointView<Eigen::Lower>();
-    hess.diagonal().array() += 1e-12 * std::max(hess.trace(), 1e-300);
-    const Vec step = -hess.ldlt().solve(gr);
-    if (!step.allFinite()) break;
-    double t = 1.0, phi_t = phi;
-    bool moved = false;
-    for (int ls = 0; ls < 40; ++ls, t *= 0.5) {
-      trial = cc + t * step;
-      phi_t = softmax_rows(trial, qbar_t);
-      if (phi_t <= phi + 1e-4 * t * gr.dot(step)) {
-        moved = true;
-        break;
-      }
-    }
-    if (!moved) break;
-    cc = trial;
-    phi = phi_t;
-    qbar = qbar_t;
-  }
-  softmax_rows(cc, qbar);  // q at the final c'
-  // Column fix: mix every row toward r with the smallest t making sum_i p_i q_i = ybar.
-  double t = 0.0;
-  for (Index k = 0; k < kc; ++k)
-    if (qbar(k) > ybar(k)) t = std::max(t, (qbar(k) - ybar(k)) / qbar(k));
-  t = std::min(t, 1.0);
-  Vec r = Vec::Zero(kc);
-  if (t > 0.0) r = ((ybar - (1.0 - t) * qbar) / t).cwiseMax(0.0);
-  // Pass 2: entropies and V = sum_i p_i (q_i - e_{y_i}) x_i^T, per block then in block order.
-  Vec ent(n);
-  Mat vparts = Mat::Zero(kc * nblocks, p);
-#pragma omp parallel
-  {
-    const SerialEigenProducts serial;
-    MatRM gb(kItemBlock, kc);
-#pragma omp for schedule(static)
-    for (Index bi = 0; bi < nblocks; ++bi) {
-      const Index i0 = bi * kItemBlock, in = std::min(kItemBlock, n - i0);
-      for (Index i = i0; i < i0 + in; ++i) {
-        double h = 0.0;
-        for (Index k = 0; k < kc; ++k) {
-          const double qk = (1.0 - t) * q(i, k) + t * r(k);
-          if (qk > 0.0) h -= qk * std::log(qk);
-          gb(i - i0, k) = pw(i) * qk;
+    hcc = hcc.selfadjointView<Eigen::Lower>();
+    hcc.diagonal().array() += 1e-12 * std::max(hcc.trace(), 1e-300);  // e^T Hcc = 0: regularize
+  };
+  Vec qbar(kc), trial(kc), qbar_t(kc);
+  auto newton_c = [&](const MatRM& zb, Vec& cc) {
+    double phi = softmax_rows(zb, cc, qbar);
+    for (int it = 0; it < 50; ++it) {
+      const Vec gr = qbar - ybar;
+      if (gr.lpNorm<Eigen::Infinity>() <= 1e-15) break;
+      c_hessian();
+      const Vec step = -hcc.ldlt().solve(gr);
+      if (!step.allFinite()) break;
+      double t = 1.0, phi_t = phi;
+      bool moved = false;
+      for (int ls = 0; ls < 40; ++ls, t *= 0.5) {
+        trial = cc + t * step;
+        phi_t = softmax_rows(zb, trial, qbar_t);
+        if (phi_t <= phi + 1e-4 * t * gr.dot(step)) {
+          moved = true;
+          break;
         }
-        gb(i - i0, y_[i]) -= pw(i);
-        ent(i) = h;
       }
-      vparts.middleRows(bi * kc, kc).noalias() = gb.topRows(in).transpose() * x.middleRows(i0, in);
+      if (!moved) break;
+      cc = trial;
+      phi = phi_t;
+      qbar = qbar_t;
     }
+    softmax_rows(zb, cc, qbar);  // q at the final c'
+  };
+  // The dual at the current q: column fix (mix every row toward r with the smallest t making
+  // sum_i p_i q_i = ybar), entropies, V = sum_i p_i (q_i - e_{y_i}) x_i^T; returns primal - D(q).
+  MatRM gq(n, kc);
+  Mat v;
+  auto dual_gap = [&]() {
+    double t = 0.0;
+    for (Index k = 0; k < kc; ++k)
+      if (qbar(k) > ybar(k)) t = std::max(t, (qbar(k) - ybar(k)) / qbar(k));
+    t = std::min(t, 1.0);
+    Vec r = Vec::Zero(kc);
+    if (t > 0.0) r = ((ybar - (1.0 - t) * qbar) / t).cwiseMax(0.0);
+    double ent = 0.0;
+    for (Index i = 0; i < n; ++i) {
+      double h = 0.0;
+      for (Index k = 0; k < kc; ++k) {
+        const double qk = (1.0 - t) * q(i, k) + t * r(k);
+        if (qk > 0.0) h -= qk * std::log(qk);
+        gq(i, k) = pw(i) * qk;
+      }
+      gq(i, y_[i]) -= pw(i);
+      ent += pw(i) * h;
+    }
+    xt_times(gq, v);
+    const double dual = ent - v.squaredNorm() / (2.0 * l2_);
+    const double gap = primal - dual;
+    if (!std::isfinite(gap)) return std::nan("");
+    return std::max(gap, 0.0) + 1e-12 * (std::abs(primal) + std::abs(dual));
+  };
+  Vec cc = c;
+  newton_c(z0, cc);
+  const double plain = dual_gap();
+  if (passes) *passes += 2.0;
+  if (std::isnan(plain) || (target > 0.0 && (plain <= target || plain > kRefineWithin * target)))
+    return plain;
+  // Krylov refinement of the dual point (see the header): G = V + mu W, the weighted problem's
+  // gradient in W at (W, c'); its Hessian in W with c re-optimized (Schur complement of Hcc),
+  //   H D = X^T A + mu D,  A_i = p_i (q_i o u_i - q_i <q_i, u_i>),  u_i = D x_i + dc,
+  //   dc = -Hcc^{-1} sum_i p_i (q_i o (D x_i) - q_i <q_i, D x_i>);
+  // an orthonormal basis V of K_k(H, G) (full reorthogonalization) and the step s = V y
+  // minimizing the quadratic model of the bound, y^T T y / 2 - <V^T G, y> + |G - H V y|^2 / (2 mu)
+  // (T = V^T H V); the dual point is then q at W - s with its own exact c'. Rigor does not
+  // depend on the model: D(q) is a lower bound for any feasible q.
+  Vec gvec(kp);
+  Eigen::Map<MatRM>(gvec.data(), kc, p) = v + l2_ * w;
+  const double gnorm = gvec.norm();
+  if (!(gnorm > 0.0) || !std::isfinite(gnorm)) return plain;
+  c_hessian();
+  const Eigen::LDLT<Mat> hcc_ldlt(hcc);
+  Mat basis(kp, kKrylovSteps), hbasis(kp, kKrylovSteps), dcs(kc, kKrylovSteps), hd;
+  std::vector<MatRM> zd(static_cast<size_t>(kKrylovSteps), MatRM(n, kc));
+  MatRM a(n, kc);
+  Index m = 0;
+  basis.col(0) = gvec / gnorm;
+  for (Index j = 0; j < kKrylovSteps; ++j) {
+    const Eigen::Map<const MatRM> dj(basis.col(j).data(), kc, p);
+    MatRM& zj = zd[static_cast<size_t>(j)];
+    x_times(dj, zj);
+    auto curvature_rows = [&](const Vec& shift) {
+      for (Index i = 0; i < n; ++i) {
+        const auto qi = q.row(i);
+        const Eigen::RowVectorXd u = zj.row(i) + shift.transpose();
+        a.row(i) = pw(i) * (qi.cwiseProduct(u) - qi * qi.dot(u));
+      }
+    };
+    curvature_rows(Vec::Zero(kc));
+    const Vec dc = -hcc_ldlt.solve(a.colwise().sum().transpose());
+    dcs.col(j) = dc;
+    curvature_rows(dc);
+    xt_times(a, hd);
+    hd += l2_ * dj;
+    Eigen::Map<MatRM>(hbasis.col(j).data(), kc, p) = hd;
+    m = j + 1;
+    if (passes) *passes += 1.0;
+    if (m == kKrylovSteps) break;
+    Vec next = hbasis.col(j);
+    for (int pass = 0; pass < 2; ++pass) next -= basis.leftCols(m) * (basis.leftCols(m).transpose() * next);
+    const double nn = next.norm();
+    if (!(nn > 1e-12 * hbasis.col(j).norm())) break;  // invariant subspace: H^{-1} G is in V
+    basis.col(m) = next / nn;
   }
-  Mat v = Mat::Zero(kc, p);
-  for (Index bi = 0; bi < nblocks; ++bi) v += vparts.middleRows(bi * kc, kc);
-  const double dual = pw.dot(ent) - v.squaredNorm() / (2.0 * l2_);
-  const double gap = primal - dual;
-  if (!std::isfinite(gap)) return std::nan("");
-  return std::max(gap, 0.0) + 1e-12 * (std::abs(primal) + std::abs(dual));
+  const auto vb = basis.leftCols(m), hv = hbasis.leftCols(m);
+  Mat tt = vb.transpose() * hv;
+  tt = (0.5 * (tt + tt.transpose())).eval();
+  const Mat lhs = tt + hv.transpose() * hv / l2_;
+  const Vec rhs = vb.transpose() * gvec + hv.transpose() * gvec / l2_;
+  const Vec y = lhs.ldlt().solve(rhs);
+  if (!y.allFinite()) return plain;
+  MatRM z1 = z0;
+  Vec c1 = cc;
+  for (Index j = 0; j < m; ++j) {
+    z1 -= y(j) * zd[static_cast<size_t>(j)];
+    c1 -= y(j) * dcs.col(j);
+  }
+  newton_c(z1, c1);
+  const double refined = dual_gap();
+  if (passes) *passes += 1.0;
+  return std::isnan(refined) ? plain : std::min(plain, refined);
 }
 
 Index DroClassification::panel_width(Index in, Index kn) const {

@@ -39,12 +39,23 @@ concept HessianCertifiedProblem = CertifiedProblem<P> && requires(const P& p, Co
   { p.certificate_passes(true) } -> std::convertible_to<double>;
 };
 
+/// Problems whose certificate is refined at a cost of its own when a plain bound is near
+/// `target` (the absolute gap the caller needs, 0 = always), adding the passes it took.
+template <class P>
+concept TargetedCertifiedProblem =
+    CertifiedProblem<P> && requires(const P& p, ConstVecRef theta, double f, double* passes) {
+      { p.gap_bound(theta, f, theta, f, passes) } -> std::convertible_to<double>;
+    };
+
 /// The problem's certificate at theta (F = f, grad F = grad; `hessian`: H(theta) when the
-/// caller has it, else null); its passes are added to `passes`. NaN without a certificate.
+/// caller has it, else null; `target`: the absolute gap the caller needs, 0 = as tight as the
+/// problem's certificate goes); its passes are added to `passes`. NaN without a certificate.
 template <class P>
 double certificate(const P& problem, ConstVecRef theta, double f, ConstVecRef grad,
-                   const Mat* hessian, double& passes) {
-  if constexpr (HessianCertifiedProblem<P>) {
+                   const Mat* hessian, double& passes, double target = 0.0) {
+  if constexpr (TargetedCertifiedProblem<P>) {
+    return problem.gap_bound(theta, f, grad, target, &passes);
+  } else if constexpr (HessianCertifiedProblem<P>) {
     passes += problem.certificate_passes(hessian != nullptr);
     return problem.gap_bound(theta, f, grad, hessian);
   } else if constexpr (CertifiedProblem<P>) {
@@ -68,7 +79,8 @@ inline double criterion_of(double f, double grad_norm, double gap_bound) {
 template <LseProblem P>
 Measure measure(const P& problem, ExactEvaluator<P>& ev, ConstVecRef theta, Vec& grad,
                 double* passes = nullptr, bool certify = true, Vec* group_lse = nullptr,
-                Vec* item_scores = nullptr, Mat* hessian = nullptr, Vec* curvature = nullptr) {
+                Vec* item_scores = nullptr, Mat* hessian = nullptr, Vec* curvature = nullptr,
+                double target = 0.0) {
   Measure m;
   EvalInfo info;
   if constexpr (SemiDualProblem<P>) {
@@ -82,7 +94,7 @@ Measure measure(const P& problem, ExactEvaluator<P>& ev, ConstVecRef theta, Vec&
   double work = 1.0;
   if constexpr (P::kBatchOverGroups) m.marginal_error = grad.template lpNorm<1>();
   if (certify && std::isfinite(m.objective))
-    m.gap_bound = certificate(problem, theta, m.objective, grad, hessian, work);
+    m.gap_bound = certificate(problem, theta, m.objective, grad, hessian, work, target);
   m.certified = std::isfinite(m.gap_bound);
   m.criterion = criterion_of(m.objective, m.grad_norm, m.gap_bound);
   if (passes) *passes += work;
@@ -99,17 +111,28 @@ double certificate_cost(const P& p) {
 /// When a solver computes the certificate, which costs `cost` passes of its own. Called once
 /// per measured iterate (F = f, |grad F| = gnorm, `work` passes done so far). Never at the start
 /// point, nor before `cost` passes of work since the start or the last certificate (so
-/// certificates never take more than about half the work); then at the next check, every 10 `cost` passes, and whenever
-/// the certificate may now be below the tolerance by either prediction:
-///  * the last bound scaled by the squared decrease of |grad F| since (the certificates are
-///    second order near the optimum);
-///  * the remaining decrease of a linearly converging F: with the last two decreases d1, d2
-///    of F and rho = d2 / d1 < 1, F - F* is about d2 rho / (1 - rho).
+/// certificates never take more than about half the work; `cost` is the last certificate's
+/// own when the caller says, mark(): a refined certificate costs more than a plain one);
+/// then at the next check, every 10 `cost` passes, and whenever the certificate may now be below the tolerance by prediction:
+///  * once two certificates have decreased, from their rate: the bounds of a linearly
+///    converging run fall as the gap does (a constant ratio near the optimum), so the bound
+///    now is about B_last (B_last / B_prev)^{(work - w_last) / (w_last - w_prev)}, due when
+///    that is 0.8 of the target (a certificate that just misses costs as much as one more);
+///  * unless the last certificate cost more than `cost` (a refined one), also by either of:
+///    the last bound scaled by the squared decrease of |grad F| since (the certificates are
+///    second order near the optimum); the remaining decrease of a linearly converging F: with
+///    the last two decreases d1, d2 of F and rho = d2 / d1 < 1, F - F* is about d2 rho / (1 -
+///    rho). Both read single iterates, which a stochastic run's noise moves by several times:
+///    with a costly certificate they would certify every `cost` passes near the end, while a
+///    cheap one is worth trying early when the run speeds up (the rate lags behind then).
 /// Never with tol = 0 (fixed budget: the solvers certify the returned iterate only). The
 /// certificate itself is rigorous; the gate only decides when it is worth its passes.
 struct CertificateGate {
   double tol = 0.0, cost = 1.0;
   double last_bound = num::kInf, last_grad = num::kInf, last_work = 0.0;
+  double prev_bound = num::kInf, prev_work = 0.0;
+  double last_cost = num::kNaN;  // passes the last certificate took (NaN: `cost`)
+  double offset = num::kInf;     // min over the certificates so far of (bound - F there)
   double f_last = std::nan(""), drop_last = std::nan("");
   long checks = 0;  // calls that passed the work condition
   bool due(double work, double f, double gnorm) {
@@ -124,13 +147,33 @@ struct CertificateGate {
     }
     f_last = f;
     const double since = work - last_work;
-    if (!(tol > 0.0) || since < cost || ++checks == 1) return false;  // never at the start
-    if (!std::isfinite(last_bound) || since >= 10.0 * cost) return true;
+    const double spent = std::isnan(last_cost) ? cost : last_cost;
+    if (!(tol > 0.0) || since < spent || ++checks == 1) return false;  // never at the start
+    if (!std::isfinite(last_bound) || since >= 10.0 * spent) return true;
+    const double target = this->target(f);
+    if (std::isfinite(prev_bound) && last_bound < prev_bound && last_work > prev_work) {
+      const double per_pass = std::log(last_bound / prev_bound) / (last_work - prev_work);
+      if (last_bound * std::exp(per_pass * since) <= 0.8 * target) return true;
+      if (spent > cost) return false;  // a costly certificate waits for the rate
+    }
     const double r = gnorm / std::max(last_grad, 1e-300);
-    const double target = tol * std::max(1.0, std::abs(f));
     return last_bound * r * r <= target || remaining <= target;
   }
-  void mark(double work, double gnorm, double bound) {
+  /// The absolute gap a certificate must reach at F = f.
+  double target(double f) const { return tol * std::max(1.0, std::abs(f)); }
+  /// What the certificates so far bound at any later point with exact F = f, for free:
+  /// F - F* = (F_c - F*) + (f - F_c) <= B_c + f - F_c for each certificate B_c at F_c (F_c is
+  /// exact, so a rejected epoch's certificate also bounds the iterate it returned to, whose F
+  /// is lower); plus 1e-12 max(1, |f|) for rounding. NaN before any certificate.
+  double inherited(double f) const {
+    if (!std::isfinite(offset) || !std::isfinite(f)) return num::kNaN;
+    return std::max(0.0, f + offset) + 1e-12 * std::max(1.0, std::abs(f));
+  }
+  /// A certificate `bound` at `work` passes (F = f, |grad F| = gnorm) that took `spent` passes.
+  void mark(double work, double gnorm, double bound, double spent = num::kNaN, double f = num::kNaN) {
+    if (std::isfinite(bound) && std::isfinite(f)) offset = std::min(offset, bound - f);
+    last_cost = spent;
+    prev_bound = last_bound, prev_work = last_work;
     last_work = work, last_grad = gnorm;
     last_bound = std::isfinite(bound) ? bound : num::kInf;
   }

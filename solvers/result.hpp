@@ -137,6 +137,7 @@ struct SolverState {
   // measure; theta_best the best measured iterate of a fixed-step table run).
   long epochs = 0, rejected = 0;             // epochs run, rejected by the safeguard
   double step_scale = 1.0, step_base = 1.0;  // step = step_scale * step_base
+  double step_ceiling = HUGE_VAL;            // the safeguard's last rejected step_scale (grown)
   long table_stale = 1;                      // SVRG: the table must be rebuilt at the snapshot
   long best_row = 0;                         // table runs: the trace row of theta_best
   double lref = 0.0, ssum = 1.0;             // Prospect: S = sum_j e^{(l_j - lref)/lambda}
@@ -144,6 +145,8 @@ struct SolverState {
   double gate_bound = 0.0, gate_grad = 0.0, gate_work = 0.0;  // the certificate gate
   double gate_f = 0.0, gate_drop = 0.0;
   long gate_checks = 0;
+  double gate_prev_bound = HUGE_VAL, gate_prev_work = 0.0, gate_last_cost = NAN;
+  double gate_offset = HUGE_VAL;  // min over certificates of (bound - F there)
   Vec grad, grad_best;                       // exact grad F at theta, at theta_best
   Vec anchor;                                // SVRG: grad at the snapshot; table: the mean
   Vec lse;                                   // table runs: the groups' LSE at theta
@@ -221,6 +224,7 @@ inline constexpr StateField kStateFields[] = {
     {"epochs", &SolverState::epochs, StateExtent::One, kVrLoops},
     {"rejected", &SolverState::rejected, StateExtent::One, kVrLoops},
     {"step_scale", &SolverState::step_scale, StateExtent::One, kVrLoops},
+    {"step_ceiling", &SolverState::step_ceiling, StateExtent::One, kVrLoops},
     {"step_base", &SolverState::step_base, StateExtent::One, kVrLoops},
     {"table_stale", &SolverState::table_stale, StateExtent::One, kSvrgLoop},
     {"best_row", &SolverState::best_row, StateExtent::One, kTableLoops},
@@ -233,6 +237,10 @@ inline constexpr StateField kStateFields[] = {
     {"gate_f", &SolverState::gate_f, StateExtent::One, kVrLoops},
     {"gate_drop", &SolverState::gate_drop, StateExtent::One, kVrLoops},
     {"gate_checks", &SolverState::gate_checks, StateExtent::One, kVrLoops},
+    {"gate_prev_bound", &SolverState::gate_prev_bound, StateExtent::One, kVrLoops},
+    {"gate_prev_work", &SolverState::gate_prev_work, StateExtent::One, kVrLoops},
+    {"gate_last_cost", &SolverState::gate_last_cost, StateExtent::One, kVrLoops},
+    {"gate_offset", &SolverState::gate_offset, StateExtent::One, kVrLoops},
     {"grad", &SolverState::grad, StateExtent::Dim, kVrLoops},
     {"grad_best", &SolverState::grad_best, StateExtent::Dim, kTableLoops},
     {"anchor", &SolverState::anchor, StateExtent::Dim, kVrLoops},

@@ -398,8 +398,13 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
         break;
       }
     } else if (!finite || !follow.accepts(fol_trial, fol)) {
-      // Safeguard: back to the last accepted iterate, tables rebuilt there, half the step.
+      // Safeguard: back to the last accepted iterate, tables rebuilt there, half the step; a
+      // certificate of the rejected iterate bounds it too (vr::inherit), its row says so.
       guard.reject();
+      if constexpr (CertifiedProblem<P>) {
+        vr::inherit(cert, cur);
+        fill_row(res.trace.back(), cur);
+      }
       theta = snap;
       const bool rebuilt = init_table(snap, kProspect ? lse(0) : alpha);
       solver_time += elapsed_since(t0);

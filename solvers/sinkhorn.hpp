@@ -166,7 +166,7 @@ Result run_sinkhorn(const P& problem, const SolverOptions& o, Observer* observer
     if (std::isfinite(fval) && gate.due(passes, fval, gnorm)) {
       gap = problem.gap_bound(g, fval, grad);
       passes += problem.certificate_passes();
-      gate.mark(passes, gnorm, gap);
+      gate.mark(passes, gnorm, gap, problem.certificate_passes(), fval);
     }
     const double crit = criterion_of(fval, gnorm, gap);
     solver_time += std::chrono::duration<double>(Clock::now() - t0).count();

@@ -60,9 +60,14 @@ Result run_full(const P& problem, const SolverOptions& o, Observer* observer = n
     cur.kappa = info.kappa_mean;
     if constexpr (CertifiedProblem<P>) {
       if (gate.due(passes, f, gnorm)) {
-        cur = measure(problem, ev, x, cert_grad, &passes);
-        gate.mark(passes, gnorm, cur.gap_bound);
+        const double before = passes;
+        cur = measure(problem, ev, x, cert_grad, &passes, true, nullptr, nullptr, nullptr, nullptr,
+                      gate.target(f));
+        gate.mark(passes, gnorm, cur.gap_bound, passes - before - 1.0, f);  // less F and grad F
       }
+      // The certificates so far bound this point too (CertificateGate::inherited).
+      const double b = gate.inherited(f);
+      if (!(cur.gap_bound <= b) && std::isfinite(b)) cur.gap_bound = b;
     }
     if constexpr (P::kBatchOverGroups) {
       if (!std::isfinite(cur.marginal_error)) cur.marginal_error = std::nan("");

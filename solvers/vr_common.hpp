@@ -1,5 +1,7 @@
 // Parts shared by lsekit's variance-reduced solvers (SVRG in solvers/svrg.hpp, SAGA and
 // Prospect in solvers/saga.hpp):
+//  * inherit(): a measure's bound from the certificates before it (free: they bound any later
+//    F, CertificateGate::inherited);
 //  * measure_epoch(): the exact measure of an epoch's iterate, with the certificate when the
 //    gate of solvers/measure.hpp says it is due;
 //  * certify_final(): the returned iterate's certificate when its epoch skipped it;
@@ -36,10 +38,20 @@
 
 namespace lsekit::vr {
 
+/// A measure's bound lowered to what the gate's certificates give at its F (free, rigorous:
+/// CertificateGate::inherited), its criterion set from it (NaN while uncertified).
+inline void inherit(const CertificateGate& gate, Measure& ms) {
+  const double b = gate.inherited(ms.objective);
+  if (!(ms.gap_bound <= b) && std::isfinite(b)) ms.gap_bound = b;
+  ms.certified = std::isfinite(ms.gap_bound);
+  ms.criterion = ms.certified ? criterion_of(ms.objective, ms.grad_norm, ms.gap_bound) : std::nan("");
+}
+
 /// The exact measure at theta (F, grad F into `grad`, the group LSEs and item scores when asked;
 /// a semi-dual problem's Hessian and curvatures when asked, see measure()) and, when the gate
-/// says so, the certificate; every pass is added to `passes`. The criterion is NaN at an
-/// uncertified measure of a certified problem (not measured there).
+/// says so, the certificate; every pass is added to `passes`. Its bound is the lower of its own
+/// certificate and the one the earlier certificates give (inherit()). The criterion is NaN at
+/// a measure of a certified problem before any certificate.
 template <LseProblem P>
 Measure measure_epoch(const P& problem, ExactEvaluator<P>& ev, ConstVecRef theta, Vec& grad,
                       double& passes, CertificateGate& gate, Vec* group_lse = nullptr,
@@ -49,11 +61,11 @@ Measure measure_epoch(const P& problem, ExactEvaluator<P>& ev, ConstVecRef theta
   if (!std::isfinite(ms.objective)) return ms;
   if constexpr (CertifiedProblem<P>) {
     if (gate.due(passes, ms.objective, ms.grad_norm)) {
-      ms.gap_bound = certificate(problem, theta, ms.objective, grad, hessian, passes);
-      gate.mark(passes, ms.grad_norm, ms.gap_bound);
+      const double before = passes;
+      ms.gap_bound = certificate(problem, theta, ms.objective, grad, hessian, passes, gate.target(ms.objective));
+      gate.mark(passes, ms.grad_norm, ms.gap_bound, passes - before, ms.objective);
     }
-    ms.certified = std::isfinite(ms.gap_bound);
-    ms.criterion = ms.certified ? criterion_of(ms.objective, ms.grad_norm, ms.gap_bound) : std::nan("");
+    inherit(gate, ms);
   }
   return ms;
 }
@@ -212,17 +224,31 @@ inline std::string budget_advice(const Followed& fo, double lambda, double kappa
 
 /// The multiple of the data-derived step: starts at `initial`, x0.5 per rejected epoch, x1.1
 /// per accepted one, x2 when a quadratic model predicted that epoch's decrease (`agreed`).
+/// A rejected multiple is remembered as a ceiling: accepted epochs raise the multiple to at
+/// most 0.8 of it, and the ceiling itself by 2% each, so the step settles below the last one
+/// that failed and probes it again only after about a dozen accepted epochs, instead of
+/// climbing back by 10% per epoch into a rejection every seven (each rejected epoch is lost
+/// work: its steps, its measure, and SAGA's table rebuilt).
 /// With a fixed step (`fixed` > 0) it stays 1 and the step is `fixed`.
 struct StepSafeguard {
   double scale = 1.0;
+  double ceiling = num::kInf;  // the last rejected multiple, raised 2% per accepted epoch
   long rejected = 0;
-  void accept(bool agreed = false) { scale *= agreed ? 2.0 : 1.1; }
+  void accept(bool agreed = false) {
+    scale = std::min(scale * (agreed ? 2.0 : 1.1), std::max(scale, 0.8 * ceiling));
+    ceiling *= 1.02;
+  }
   void reject() {
+    ceiling = scale;
     scale *= 0.5;
     ++rejected;
   }
-  void save(SolverState& st) const { st.step_scale = scale, st.rejected = rejected; }
-  void restore(const SolverState& st) { scale = st.step_scale, rejected = st.rejected; }
+  void save(SolverState& st) const {
+    st.step_scale = scale, st.step_ceiling = ceiling, st.rejected = rejected;
+  }
+  void restore(const SolverState& st) {
+    scale = st.step_scale, ceiling = st.step_ceiling, rejected = st.rejected;
+  }
   /// "; 2 of 31 epochs rejected by the safeguard (step halved)", or "".
   std::string note(long epochs) const {
     if (rejected == 0) return {};
@@ -266,10 +292,14 @@ inline Measure row_measure(const TracePoint& tp) {
 inline void save_gate(const CertificateGate& g, SolverState& st) {
   st.gate_bound = g.last_bound, st.gate_grad = g.last_grad, st.gate_work = g.last_work;
   st.gate_f = g.f_last, st.gate_drop = g.drop_last, st.gate_checks = g.checks;
+  st.gate_prev_bound = g.prev_bound, st.gate_prev_work = g.prev_work, st.gate_last_cost = g.last_cost;
+  st.gate_offset = g.offset;
 }
 inline void load_gate(CertificateGate& g, const SolverState& st) {
   g.last_bound = st.gate_bound, g.last_grad = st.gate_grad, g.last_work = st.gate_work;
   g.f_last = st.gate_f, g.drop_last = st.gate_drop, g.checks = st.gate_checks;
+  g.prev_bound = st.gate_prev_bound, g.prev_work = st.gate_prev_work, g.last_cost = st.gate_last_cost;
+  g.offset = st.gate_offset;
 }
 
 /// The stored-derivative part of a variance-reduced step on the one group of a DRO problem

@@ -152,14 +152,7 @@ TEST_CASE("DRO classification certificate: never below the true gap, tiny at the
           "[certificate][classification]") {
   // Unstandardized features (scale 4, offset 3): the bound must not rely on scale.
   auto build = [](std::uint64_t seed, double lambda, double mu, const auto& use) {
-    ClassificationGenOptions g;
-    g.n = 200;
-    g.p = 6;
-    g.num_classes = 4;
-    g.label_noise = 0.2;
-    g.seed = seed;
-    Dataset data = generate_classification(g);
-    data.train.x = (4.0 * data.train.x.array() + 3.0).matrix();
+    const Dataset data = make_classification_data(200, 6, 4, 0.2, seed, 4.0, 3.0);
     use(DroClassification(data.train.x, data.train.labels, 4, lambda, mu));
   };
   // Second order near the optimum: about |grad F|^2 / (2 mu), not first order.
@@ -167,15 +160,110 @@ TEST_CASE("DRO classification certificate: never below the true gap, tiny at the
     if (gap < 1e-9) CHECK(m.gap_bound <= m.grad_norm * m.grad_norm / mu + 1e-12 * std::abs(f_star));
   };
   check_certificates({4u, 7u}, {1e-3, 1e-1}, build, second_order);
-  ClassificationGenOptions g;
-  g.n = 50;
-  g.p = 3;
-  g.num_classes = 3;
-  const Dataset data = generate_classification(g);
+  const Dataset data = make_classification_data(50, 3, 3, 0.0, 1);
   const DroClassification p(data.train.x, data.train.labels, 3, 1.0, 0.0);  // mu = 0: no dual
   ExactEvaluator<DroClassification> ev(p);
   Vec gr;
   CHECK_FALSE(measure(p, ev, p.initial_point(), gr).certified);
+}
+
+TEST_CASE("DRO classification certificate: within 3x of the true gap near the optimum",
+          "[certificate][classification]") {
+  // Unstandardized features (scale 4, offset 3) couple W with the intercepts, and mu = 1e-3
+  // is far below the data's curvature: a dual point taken at theta itself would give about
+  // |grad_W|^2 / (2 mu), tens to thousands of times the gap here (checked below, so that the
+  // tightness is the Krylov refinement's doing). W has 5 x 30 = 150 entries, more than the
+  // refinement's Krylov steps.
+  const Dataset data = make_classification_data(400, 30, 5, 0.2, 11, 4.0, 3.0);
+  const double mu = 1e-3;
+  const DroClassification p(data.train.x, data.train.labels, 5, 1.0, mu);
+  double f_star = 0.0;
+  const Vec theta_star = optimum(p, &f_star);
+  ExactEvaluator<DroClassification> ev(p);
+  Vec gr;
+  Rng rng(5);
+  for (double delta : {1e-4, 1e-3}) {
+    for (int k = 0; k < 4; ++k) {
+      Vec dir(theta_star.size());
+      for (Index j = 0; j < dir.size(); ++j) dir(j) = rng.normal();
+      const Vec th = theta_star + delta * dir / dir.norm() * theta_star.norm();
+      const Measure m = measure(p, ev, th, gr);
+      const double gap = m.objective - f_star;
+      INFO("delta " << delta << ": F - F* = " << gap << ", bound " << m.gap_bound
+                    << ", |grad F|^2 / (2 mu) = " << m.grad_norm * m.grad_norm / (2.0 * mu));
+      REQUIRE(gap > 1e-10);
+      CHECK(m.gap_bound >= gap);
+      CHECK(m.gap_bound <= 3.0 * gap);
+      CHECK(m.grad_norm * m.grad_norm / (2.0 * mu) >= 10.0 * m.gap_bound);
+    }
+  }
+  // With a target, the refinement runs only when the plain bound is above it by at most
+  // kRefineWithin, and the passes say which ran.
+  Vec dir(theta_star.size());
+  for (Index j = 0; j < dir.size(); ++j) dir(j) = rng.normal();
+  const Vec th = theta_star + 1e-3 * theta_star.norm() * dir / dir.norm();
+  const double f = exact_f(p, th);
+  double passes = 0.0;
+  const double plain = p.gap_bound(th, f, gr, 1e300, &passes);  // any bound meets it
+  CHECK(passes == 2.0);
+  passes = 0.0;
+  CHECK(p.gap_bound(th, f, gr, plain / (2.0 * DroClassification::kRefineWithin), &passes) == plain);
+  CHECK(passes == 2.0);
+  passes = 0.0;
+  const double refined = p.gap_bound(th, f, gr, plain / 2.0, &passes);
+  CHECK(passes == 2.0 + DroClassification::kKrylovSteps + 1.0);
+  CHECK(refined < plain / 10.0);
+  CHECK(refined >= f - f_star);
+  CHECK(p.gap_bound(th, f, gr) == refined);  // target 0: always refined
+}
+
+TEST_CASE("step safeguard: settles below the last rejected step, probes it again later",
+          "[vr][safeguard]") {
+  vr::StepSafeguard g;
+  g.scale = 1.0;
+  for (int k = 0; k < 10; ++k) g.accept();
+  CHECK(g.scale == Approx(std::pow(1.1, 10)));  // no rejection yet: +10% per epoch
+  const double failed = g.scale;
+  g.reject();
+  CHECK(g.scale == Approx(0.5 * failed));
+  CHECK(g.rejected == 1);
+  double top = 0.0;
+  for (int k = 0; k < 8; ++k) {
+    g.accept();
+    top = std::max(top, g.scale);
+  }
+  CHECK(top <= 0.8 * failed * std::pow(1.02, 8) * (1 + 1e-12));  // capped below the failure
+  CHECK(top >= 0.8 * failed);                                    // but back up to the cap
+  for (int k = 0; k < 20; ++k) g.accept();
+  CHECK(g.scale > failed);  // the ceiling grows: the failed step is tried again
+  CHECK(g.scale <= 0.8 * failed * std::pow(1.02, 28) * (1 + 1e-12));
+  vr::StepSafeguard quick;
+  quick.accept(true);
+  CHECK(quick.scale == 2.0);  // a model that predicted the decrease doubles it
+}
+
+TEST_CASE("certificate gate: after two certificates, waits for their rate to reach the target",
+          "[certificate][gate]") {
+  CertificateGate gate{1e-6, 2.0};
+  CHECK_FALSE(gate.due(0.0, 1.0, 1.0));  // never at the start
+  CHECK_FALSE(gate.due(3.0, 0.9, 1.0));  // nor at the first check after it
+  CHECK(gate.due(5.0, 0.85, 1.0));       // then: a reference bound
+  gate.mark(17.0, 1.0, 1e-3, 12.0);      // a certificate that took 12 passes
+  CHECK_FALSE(gate.due(28.0, 0.8, 1e-9));  // spaced by its own cost
+  gate.mark(44.0, 0.9, 1e-4, 12.0);        // a factor 10 per 27 passes
+  // The bound reaches 0.8e-6 after 27 log10(125) = 56.6 passes; a drop of |grad F| or of F
+  // that would predict it earlier is ignored now that the rate is known.
+  CHECK_FALSE(gate.due(60.0, 0.7, 1e-9));
+  CHECK_FALSE(gate.due(100.0, 0.69, 1e-9));
+  CHECK(gate.due(101.0, 0.68, 1e-9));
+  CHECK(gate.due(44.0 + 120.0, 0.68, 1.0));  // and every 10 costs whatever the predictions
+  // Without a rate, |grad F| predicts (the bound is second order in it).
+  CertificateGate g2{1e-6, 2.0};
+  g2.due(0.0, 1.0, 1.0);
+  g2.due(2.5, 1.0, 1.0);
+  g2.mark(3.0, 1.0, 1e-4, 2.0);
+  CHECK_FALSE(g2.due(6.0, 1.0, 0.5));
+  CHECK(g2.due(8.0, 1.0, 0.05));
 }
 
 TEST_CASE("grad_norm equals an independently computed |grad F| (DRO regression)",
@@ -254,13 +342,7 @@ TEST_CASE("status: diverged on a non-finite value returns a finite iterate no wo
 TEST_CASE("status: a run that ends above its starting objective is diverged, never success",
           "[status][classification]") {
   // Noisy labels, small lambda, a large Adam step: the plain estimator makes F worse.
-  ClassificationGenOptions g;
-  g.n = 600;
-  g.p = 20;
-  g.num_classes = 5;
-  g.label_noise = 0.3;
-  g.seed = 3;
-  const Dataset data = generate_classification(g);
+  const Dataset data = make_classification_data(600, 20, 5, 0.3, 3);
   const DroClassification p(data.train.x, data.train.labels, 5, 0.2, 1e-3);
   SolverOptions o = SolverOptions::plain(SolverKind::BiasedSoftmax);
   o.batch = 10;
@@ -347,13 +429,7 @@ TEST_CASE("SVRG with its default step converges linearly on every problem", "[sv
     }
   }
   SECTION("DRO classification") {
-    ClassificationGenOptions g;
-    g.n = 500;
-    g.p = 10;
-    g.num_classes = 4;
-    g.label_noise = 0.1;
-    g.seed = 22;
-    const Dataset data = generate_classification(g);
+    const Dataset data = make_classification_data(500, 10, 4, 0.1, 22);
     const DroClassification p(data.train.x, data.train.labels, 4, 1.0, 1e-3);
     double f_star = 0.0;
     optimum(p, &f_star);

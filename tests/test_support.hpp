@@ -12,6 +12,7 @@
 
 #include "core/rng.hpp"
 #include "core/types.hpp"
+#include "data/generators.hpp"
 #include "problems/dro_regression.hpp"
 
 namespace lsekit::test {
@@ -52,6 +53,22 @@ inline RegressionData make_regression_data(Index n, Index p, std::uint64_t seed,
   if (standardized) standardize(d.x, d.y);
   return d;
 }
+/// Synthetic classification data (data/generators.hpp): n samples, p features, k classes, a
+/// fraction `noise` of flipped labels; features scaled by `scale` and offset by `offset`
+/// (unstandardized when not 1 and 0).
+inline Dataset make_classification_data(Index n, Index p, Index k, double noise, std::uint64_t seed,
+                                        double scale = 1.0, double offset = 0.0) {
+  ClassificationGenOptions g;
+  g.n = n;
+  g.p = p;
+  g.num_classes = k;
+  g.label_noise = noise;
+  g.seed = seed;
+  Dataset data = generate_classification(g);
+  if (scale != 1.0 || offset != 0.0) data.train.x = (scale * data.train.x.array() + offset).matrix();
+  return data;
+}
+
 inline DroRegression make_regression(Index n = 300, Index p = 4, std::uint64_t seed = 7,
                                      double lambda = 1.0, double l2 = 0.0, double noise = 0.5) {
   RegressionData d = make_regression_data(n, p, seed, noise);

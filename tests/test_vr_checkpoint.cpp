@@ -17,6 +17,7 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -280,7 +281,7 @@ TEST_CASE("a variance-reduced checkpoint of another run is refused naming the di
   CHECK_THROWS_WITH(solve(reg, sumexp, nullptr, nullptr, &s_saga), Contains("number of shifts differs"));
 }
 
-TEST_CASE("checkpoint files: version 2 (plain loop) still read, other versions refused with the file named",
+TEST_CASE("checkpoint files: versions 2 (plain loop) and 3 still read, others refused with the file named",
           "[checkpoint]") {
   Serial serial;
   const DroRegression reg = make_regression(200, 4, 15, 1.0, 1e-3);
@@ -293,7 +294,7 @@ TEST_CASE("checkpoint files: version 2 (plain loop) still read, other versions r
   const std::string path = temp_path("v2");
   write_checkpoint(path, Checkpoint{"run", col.states[1], {}});
   H5Doc doc = read_h5doc(path);
-  CHECK(std::get<std::int64_t>(doc.attrs["/"]["format_version"]) == 3);
+  CHECK(std::get<std::int64_t>(doc.attrs["/"]["format_version"]) == 4);
   CHECK(std::get<std::int64_t>(doc.attrs["/"]["loop"]) == 0);
   CHECK(doc.datasets.count("/state/table") == 0);  // only the plain loop's fields
   // As the previous version wrote it: no `loop`, format_version 2.
@@ -322,5 +323,20 @@ TEST_CASE("checkpoint files: version 2 (plain loop) still read, other versions r
   doc.attrs["/"]["loop"] = std::int64_t{9};
   write_h5doc(path, doc, true);
   CHECK_THROWS_WITH(read_checkpoint(path), Contains(path) && Contains("'loop'"));
+  // Version 3 had no safeguard ceiling nor the gate's second-last certificate, last cost and
+  // offset: read as none.
+  write_checkpoint(path, Checkpoint{"run", vc.states[0], {}});
+  doc = read_h5doc(path);
+  for (const char* a : {"step_ceiling", "gate_prev_bound", "gate_prev_work", "gate_last_cost", "gate_offset"}) {
+    INFO(a);
+    CHECK(doc.attrs["/"].erase(a) == 1);
+  }
+  doc.attrs["/"]["format_version"] = std::int64_t{3};
+  write_h5doc(path, doc, true);
+  const Checkpoint v3 = read_checkpoint(path);
+  CHECK(std::isinf(v3.state.step_ceiling));
+  CHECK(std::isinf(v3.state.gate_offset));
+  CHECK(std::isnan(v3.state.gate_last_cost));
+  CHECK(v3.state.step_scale == vc.states[0].step_scale);
   std::filesystem::remove(path);
 }
