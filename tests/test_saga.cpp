@@ -159,15 +159,15 @@ TEST_CASE("SAGA and Prospect: passes, trace rows, a fixed step, interruption", "
     INFO(r.brief_report());
     // Start: one measure (no certificate with tol = 0) and the table pass.
     CHECK(r.trace.front().passes == 2.0);
-    // Every epoch: 2n steps of one sample (2 passes), then a measure (1, +1 with a certificate).
+    // Every epoch: 4n steps of one sample (4 passes), then a measure (1, +1 with a certificate).
     for (size_t k = 1; k < r.trace.size(); ++k) {
       const double dp = r.trace[k].passes - r.trace[k - 1].passes;
-      CHECK(dp >= 3.0 - 1e-9);
-      CHECK(dp <= 4.0 + 1e-9);
+      CHECK(dp >= 5.0 - 1e-9);
+      CHECK(dp <= 6.0 + 1e-9);
     }
     CHECK(r.passes >= 20.0);
-    CHECK(r.passes <= 20.0 + 4.0 + 1.0);
-    CHECK(r.steps == static_cast<long>(r.trace.size() - 1) * 2 * 200);
+    CHECK(r.passes <= 20.0 + 6.0 + 1.0);
+    CHECK(r.steps == static_cast<long>(r.trace.size() - 1) * 4 * 200);
   }
   SECTION("a fixed step (--vr-step) that blows up: diverged, best measured iterate returned") {
     for (SolverOptions o : {prospect(), saga(SolverKind::VariationalLog)}) {

@@ -122,7 +122,9 @@ void check_reaches(const Result& r, double v_star, double f_at, long max_rejecte
     CHECK(t[k].estimate <= t[k - 1].estimate + 1e-12 * std::max(1.0, std::abs(t[k - 1].estimate)));
   CHECK(std::abs(r.estimate - v_star) <= 1e-9 * std::max(1.0, std::abs(v_star)));
   CHECK(r.estimate == t.back().estimate);
-  CHECK(std::abs(r.objective - f_at) <= 1e-5 * std::max(1.0, std::abs(f_at)));
+  // F near theta_rho* (not F*, which is 40% lower here): F is steep there (|grad F| ~ 25 on
+  // the kappa = 600 instance), so F_rho within 1e-9 leaves F within about 1e-4.
+  CHECK(std::abs(r.objective - f_at) <= 1e-4 * std::max(1.0, std::abs(f_at)));
   CHECK(rejected_epochs(r.message) <= max_rejected);
   double step_max = 0.0;
   for (const TracePoint& tp : t) step_max = std::max(step_max, tp.step_size);
