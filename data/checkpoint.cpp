@@ -18,9 +18,8 @@ namespace {
 constexpr const char* kFormat = "lsekit-checkpoint";
 constexpr std::int64_t kVersion = 4;
 // Version 2 (before variance-reduced checkpoints) had no `loop` attribute and only the plain
-// loop's fields: it is read as a plain-loop state. Version 3 had no `step_ceiling` (the
-// safeguard's memory of its last rejected step) nor `gate_prev_bound` / `gate_prev_work` /
-// `gate_last_cost` / `gate_offset` (the certificate gate's second-last certificate, the last
+// loop's fields: it is read as a plain-loop state. Version 3 had no `gate_prev_bound` /
+// `gate_prev_work` / `gate_last_cost` / `gate_offset` (the certificate gate's second-last certificate, the last
 // one's cost, the bound the certificates give at any F): read as none.
 constexpr std::int64_t kOldestVersion = 2;
 
@@ -245,8 +244,7 @@ Checkpoint read_checkpoint(const std::string& path) {
     r.fail("root attribute 'loop' = " + std::to_string(st.loop) + " names no solver loop");
   for (const StateField& f : kStateFields) {
     if (!state_field_used(f, st.loop) || f.member == StateMember(&SolverState::loop)) continue;
-    if (version < 4 && (f.member == StateMember(&SolverState::step_ceiling) ||
-                        f.member == StateMember(&SolverState::gate_prev_bound) ||
+    if (version < 4 && (f.member == StateMember(&SolverState::gate_prev_bound) ||
                         f.member == StateMember(&SolverState::gate_prev_work) ||
                         f.member == StateMember(&SolverState::gate_last_cost) ||
                         f.member == StateMember(&SolverState::gate_offset)))

@@ -137,7 +137,6 @@ struct SolverState {
   // measure; theta_best the best measured iterate of a fixed-step table run).
   long epochs = 0, rejected = 0;             // epochs run, rejected by the safeguard
   double step_scale = 1.0, step_base = 1.0;  // step = step_scale * step_base
-  double step_ceiling = HUGE_VAL;            // the safeguard's last rejected step_scale (grown)
   long table_stale = 1;                      // SVRG: the table must be rebuilt at the snapshot
   long best_row = 0;                         // table runs: the trace row of theta_best
   double lref = 0.0, ssum = 1.0;             // Prospect: S = sum_j e^{(l_j - lref)/lambda}
@@ -224,7 +223,6 @@ inline constexpr StateField kStateFields[] = {
     {"epochs", &SolverState::epochs, StateExtent::One, kVrLoops},
     {"rejected", &SolverState::rejected, StateExtent::One, kVrLoops},
     {"step_scale", &SolverState::step_scale, StateExtent::One, kVrLoops},
-    {"step_ceiling", &SolverState::step_ceiling, StateExtent::One, kVrLoops},
     {"step_base", &SolverState::step_base, StateExtent::One, kVrLoops},
     {"table_stale", &SolverState::table_stale, StateExtent::One, kSvrgLoop},
     {"best_row", &SolverState::best_row, StateExtent::One, kTableLoops},

@@ -37,10 +37,11 @@
 // measured exactly (solvers/measure.hpp: F, grad F, the certificate on the schedule of
 // vr_common.hpp); the run stops when the criterion is <= tol. SAGA keeps no snapshot, so the
 // epoch only paces the measures: one costs a pass, 20% of the work at 4n samples (33% at SVRG's
-// 2n), and the stop comes at most 4 passes late. Measured on 18 DRO runs (regression,
-// heavy-tailed, classification; seeds 4-6): 902 passes in all for classification against
-// 1048 at 2n, regression 907 against 822 (all far within their targets); on Fashion-MNIST 290-307
-// passes to `converged` over sampling seeds, against 342-360. The step is
+// 2n), and the stop comes at most 4 passes late. Measured: Fashion-MNIST subset (sampling
+// seeds 1-3) 311-342 passes to `converged` with softplus against 369-382 at 2n, 347-375 with
+// variational-log against 349-376; held-out DRO instances (seeds 4-6, both estimators)
+// classification 902 passes in all against 1048, regression 907 against 822 (all far within
+// their targets). The step is
 // eta = s / max_i L_i/(n q_i) with L_i = w_i c_i the weighted per-sample curvature bound
 // (problem.item_smoothness, c_i) at the measured iterate -- for Prospect w_i = n q_i of the
 // measured losses, q uniform and c_i the loss's own curvature (loss_smoothness, no tilt term:

@@ -326,7 +326,7 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
   auto state_io = [&](auto dir, auto& x) {
     vr::transfer(dir, snap, x.theta, g_meas, x.grad, g_anchor, x.anchor, alpha, x.alpha, qprob, x.qprob,
                  coef, x.coef, minv, x.precond, hraw, x.hessian, dtab, x.table, table_stale, x.table_stale, step_base,
-                 x.step_base, guard.scale, x.step_scale, guard.ceiling, x.step_ceiling, steps_done, x.step, epochs_done, x.epochs, guard.rejected,
+                 x.step_base, guard.scale, x.step_scale, steps_done, x.step, epochs_done, x.epochs, guard.rejected,
                  x.rejected, passes, x.passes, solver_time, x.solver_time, rng, x.rng, res.trace, x.trace);
   };
   auto save_state = [&](SolverState& x) {

@@ -224,31 +224,17 @@ inline std::string budget_advice(const Followed& fo, double lambda, double kappa
 
 /// The multiple of the data-derived step: starts at `initial`, x0.5 per rejected epoch, x1.1
 /// per accepted one, x2 when a quadratic model predicted that epoch's decrease (`agreed`).
-/// A rejected multiple is remembered as a ceiling: accepted epochs raise the multiple to at
-/// most 0.8 of it, and the ceiling itself by 2% each, so the step settles below the last one
-/// that failed and probes it again only after about a dozen accepted epochs, instead of
-/// climbing back by 10% per epoch into a rejection every seven (each rejected epoch is lost
-/// work: its steps, its measure, and SAGA's table rebuilt).
 /// With a fixed step (`fixed` > 0) it stays 1 and the step is `fixed`.
 struct StepSafeguard {
   double scale = 1.0;
-  double ceiling = num::kInf;  // the last rejected multiple, raised 2% per accepted epoch
   long rejected = 0;
-  void accept(bool agreed = false) {
-    scale = std::min(scale * (agreed ? 2.0 : 1.1), std::max(scale, 0.8 * ceiling));
-    ceiling *= 1.02;
-  }
+  void accept(bool agreed = false) { scale *= agreed ? 2.0 : 1.1; }
   void reject() {
-    ceiling = scale;
     scale *= 0.5;
     ++rejected;
   }
-  void save(SolverState& st) const {
-    st.step_scale = scale, st.step_ceiling = ceiling, st.rejected = rejected;
-  }
-  void restore(const SolverState& st) {
-    scale = st.step_scale, ceiling = st.step_ceiling, rejected = st.rejected;
-  }
+  void save(SolverState& st) const { st.step_scale = scale, st.rejected = rejected; }
+  void restore(const SolverState& st) { scale = st.step_scale, rejected = st.rejected; }
   /// "; 2 of 31 epochs rejected by the safeguard (step halved)", or "".
   std::string note(long epochs) const {
     if (rejected == 0) return {};

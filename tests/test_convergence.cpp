@@ -217,31 +217,6 @@ TEST_CASE("DRO classification certificate: within 3x of the true gap near the op
   CHECK(p.gap_bound(th, f, gr) == refined);  // target 0: always refined
 }
 
-TEST_CASE("step safeguard: settles below the last rejected step, probes it again later",
-          "[vr][safeguard]") {
-  vr::StepSafeguard g;
-  g.scale = 1.0;
-  for (int k = 0; k < 10; ++k) g.accept();
-  CHECK(g.scale == Approx(std::pow(1.1, 10)));  // no rejection yet: +10% per epoch
-  const double failed = g.scale;
-  g.reject();
-  CHECK(g.scale == Approx(0.5 * failed));
-  CHECK(g.rejected == 1);
-  double top = 0.0;
-  for (int k = 0; k < 8; ++k) {
-    g.accept();
-    top = std::max(top, g.scale);
-  }
-  CHECK(top <= 0.8 * failed * std::pow(1.02, 8) * (1 + 1e-12));  // capped below the failure
-  CHECK(top >= 0.8 * failed);                                    // but back up to the cap
-  for (int k = 0; k < 20; ++k) g.accept();
-  CHECK(g.scale > failed);  // the ceiling grows: the failed step is tried again
-  CHECK(g.scale <= 0.8 * failed * std::pow(1.02, 28) * (1 + 1e-12));
-  vr::StepSafeguard quick;
-  quick.accept(true);
-  CHECK(quick.scale == 2.0);  // a model that predicted the decrease doubles it
-}
-
 TEST_CASE("certificate gate: after two certificates, waits for their rate to reach the target",
           "[certificate][gate]") {
   CertificateGate gate{1e-6, 2.0};

@@ -323,18 +323,16 @@ TEST_CASE("checkpoint files: versions 2 (plain loop) and 3 still read, others re
   doc.attrs["/"]["loop"] = std::int64_t{9};
   write_h5doc(path, doc, true);
   CHECK_THROWS_WITH(read_checkpoint(path), Contains(path) && Contains("'loop'"));
-  // Version 3 had no safeguard ceiling nor the gate's second-last certificate, last cost and
-  // offset: read as none.
+  // Version 3 had no gate's second-last certificate, last cost and offset: read as none.
   write_checkpoint(path, Checkpoint{"run", vc.states[0], {}});
   doc = read_h5doc(path);
-  for (const char* a : {"step_ceiling", "gate_prev_bound", "gate_prev_work", "gate_last_cost", "gate_offset"}) {
+  for (const char* a : {"gate_prev_bound", "gate_prev_work", "gate_last_cost", "gate_offset"}) {
     INFO(a);
     CHECK(doc.attrs["/"].erase(a) == 1);
   }
   doc.attrs["/"]["format_version"] = std::int64_t{3};
   write_h5doc(path, doc, true);
   const Checkpoint v3 = read_checkpoint(path);
-  CHECK(std::isinf(v3.state.step_ceiling));
   CHECK(std::isinf(v3.state.gate_offset));
   CHECK(std::isnan(v3.state.gate_last_cost));
   CHECK(v3.state.step_scale == vc.states[0].step_scale);
