@@ -171,6 +171,7 @@ double DroClassification::gap_bound(ConstVecRef theta, double f, ConstVecRef /*g
                                      double* passes) const {
   const Index n = n_, p = p_, kc = k_, kp = k_ * p_;
   if (!(l2_ > 0.0) || !std::isfinite(f) || !theta.allFinite()) return std::nan("");
+  if (passes) *passes += 2.0;  // the plain bound's two passes, counted also when it ends NaN
   const Eigen::Map<const MatRM> x(x_, n, p);
   const Eigen::Map<const MatRM> w = weights(theta);
   const Vec c = intercepts(theta);
@@ -304,7 +305,6 @@ double DroClassification::gap_bound(ConstVecRef theta, double f, ConstVecRef /*g
   Vec cc = c;
   newton_c(z0, cc);
   const double plain = dual_gap();
-  if (passes) *passes += 2.0;
   if (std::isnan(plain) || (target > 0.0 && (plain <= target || plain > kRefineWithin * target)))
     return plain;
   // Krylov refinement of the dual point (see the header): G = V + mu W, the weighted problem's

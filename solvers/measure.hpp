@@ -113,7 +113,8 @@ double certificate_cost(const P& p) {
 /// point, nor before `cost` passes of work since the start or the last certificate (so
 /// certificates never take more than about half the work; `cost` is the last certificate's
 /// own when the caller says, mark(): a refined certificate costs more than a plain one);
-/// then at the next check, every 10 `cost` passes, and whenever the certificate may now be below the tolerance by prediction:
+/// then at the next check, every 10 `cost` passes, and whenever the certificate may now be
+/// below the tolerance by prediction:
 ///  * once two certificates have decreased, from their rate: the bounds of a linearly
 ///    converging run fall as the gap does (a constant ratio near the optimum), so the bound
 ///    now is about B_last (B_last / B_prev)^{(work - w_last) / (w_last - w_prev)}, due when
@@ -168,6 +169,11 @@ struct CertificateGate {
   double inherited(double f) const {
     if (!std::isfinite(offset) || !std::isfinite(f)) return num::kNaN;
     return std::max(0.0, f + offset) + 1e-12 * std::max(1.0, std::abs(f));
+  }
+  /// A point's own bound `own` (NaN: none) lowered to inherited(f) where that is lower.
+  double lowered(double own, double f) const {
+    const double b = inherited(f);
+    return !(own <= b) && std::isfinite(b) ? b : own;
   }
   /// A certificate `bound` at `work` passes (F = f, |grad F| = gnorm) that took `spent` passes.
   void mark(double work, double gnorm, double bound, double spent = num::kNaN, double f = num::kNaN) {

@@ -66,8 +66,7 @@ Result run_full(const P& problem, const SolverOptions& o, Observer* observer = n
         gate.mark(passes, gnorm, cur.gap_bound, passes - before - 1.0, f);  // less F and grad F
       }
       // The certificates so far bound this point too (CertificateGate::inherited).
-      const double b = gate.inherited(f);
-      if (!(cur.gap_bound <= b) && std::isfinite(b)) cur.gap_bound = b;
+      cur.gap_bound = gate.lowered(cur.gap_bound, f);
     }
     if constexpr (P::kBatchOverGroups) {
       if (!std::isfinite(cur.marginal_error)) cur.marginal_error = std::nan("");

@@ -530,10 +530,8 @@ Result run_svrg(const P& problem, Est est_in, const SolverOptions& options,
     if (!ok) {  // safeguard: back to the previous snapshot with half the step
       current() = std::move(kept);
       guard.reject();
-      if constexpr (CertifiedProblem<P>) {  // a certificate of the rejected candidate bounds it too
-        vr::inherit(gate, cur);
-        fill_row(res.trace.back(), cur);
-      }
+      if constexpr (CertifiedProblem<P>)  // a certificate of the rejected candidate bounds it too
+        vr::inherit(gate, cur, &res.trace.back());
       continue;
     }
     // With the preconditioner: did the previous snapshot's model predict the decrease (within

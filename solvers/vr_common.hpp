@@ -39,12 +39,13 @@
 namespace lsekit::vr {
 
 /// A measure's bound lowered to what the gate's certificates give at its F (free, rigorous:
-/// CertificateGate::inherited), its criterion set from it (NaN while uncertified).
-inline void inherit(const CertificateGate& gate, Measure& ms) {
-  const double b = gate.inherited(ms.objective);
-  if (!(ms.gap_bound <= b) && std::isfinite(b)) ms.gap_bound = b;
+/// CertificateGate::inherited), its criterion set from it (NaN while uncertified); `row`, when
+/// given, is the trace row recorded from the measure and is refreshed with it.
+inline void inherit(const CertificateGate& gate, Measure& ms, TracePoint* row = nullptr) {
+  ms.gap_bound = gate.lowered(ms.gap_bound, ms.objective);
   ms.certified = std::isfinite(ms.gap_bound);
   ms.criterion = ms.certified ? criterion_of(ms.objective, ms.grad_norm, ms.gap_bound) : std::nan("");
+  if (row) fill_row(*row, ms);
 }
 
 /// The exact measure at theta (F, grad F into `grad`, the group LSEs and item scores when asked;
