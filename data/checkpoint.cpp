@@ -16,11 +16,13 @@ namespace lsekit {
 namespace {
 
 constexpr const char* kFormat = "lsekit-checkpoint";
-constexpr std::int64_t kVersion = 4;
+constexpr std::int64_t kVersion = 5;
 // Version 2 (before variance-reduced checkpoints) had no `loop` attribute and only the plain
 // loop's fields: it is read as a plain-loop state. Version 3 had no `gate_prev_bound` /
 // `gate_prev_work` / `gate_last_cost` / `gate_offset` (the certificate gate's second-last certificate, the last
-// one's cost, the bound the certificates give at any F): read as none.
+// one's cost, the bound the certificates give at any F): read as none. Version 4 had no
+// `gate_cert_f` / `gate_prev_cert_f` / `gate_prev_cost` (F at the gate's last two certificates,
+// the second-last one's cost) nor SAGA's `extrap_drop` / `extrapolated`: read as none.
 constexpr std::int64_t kOldestVersion = 2;
 
 std::string attr_text(const AttrValue& v) {
@@ -248,6 +250,12 @@ Checkpoint read_checkpoint(const std::string& path) {
                         f.member == StateMember(&SolverState::gate_prev_work) ||
                         f.member == StateMember(&SolverState::gate_last_cost) ||
                         f.member == StateMember(&SolverState::gate_offset)))
+      continue;
+    if (version < 5 && (f.member == StateMember(&SolverState::gate_cert_f) ||
+                        f.member == StateMember(&SolverState::gate_prev_cert_f) ||
+                        f.member == StateMember(&SolverState::gate_prev_cost) ||
+                        f.member == StateMember(&SolverState::extrap_drop) ||
+                        f.member == StateMember(&SolverState::extrapolated)))
       continue;
     const std::string name = f.name, dataset = "/state/" + name;
     std::visit(

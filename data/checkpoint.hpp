@@ -1,7 +1,7 @@
 // Checkpoints of `lsekit solve --checkpoint-every N` / `--resume FILE`.
 //
 // A checkpoint is an HDF5 file (root attribute format = "lsekit-checkpoint",
-// format_version = 3) holding one SolverState (solvers/result.hpp) and the problem metrics
+// format_version = 5) holding one SolverState (solvers/result.hpp) and the problem metrics
 // recorded at each trace row. Its root attribute `loop` names the loop that wrote it
 // (0 plain stochastic, 1 SVRG, 2 SAGA, 3 Prospect), and only that loop's fields are stored:
 // for the plain loop the iterate, the averaged and last healthy iterates, the step-rule

@@ -3,7 +3,8 @@
 //  * inherit(): a measure's bound from the certificates before it (free: they bound any later
 //    F, CertificateGate::inherited);
 //  * measure_epoch(): the exact measure of an epoch's iterate, with the certificate when the
-//    gate of solvers/measure.hpp says it is due;
+//    gate of solvers/measure.hpp says it is due (certify_due(), the gate and certificate alone);
+//  * extrapolation_factor(): SAGA's epoch extrapolation, Aitken's factor from two decreases;
 //  * certify_final(): the returned iterate's certificate when its epoch skipped it;
 //  * importance_sampling(): q_i = 0.2/N + 0.8 L_i / sum L from per-sample curvature bounds
 //    L_i, the coefficients 1/(N q_i) and the step's curvature scale max_i L_i / (N q_i);
@@ -48,6 +49,36 @@ inline void inherit(const CertificateGate& gate, Measure& ms, TracePoint* row = 
   if (row) fill_row(*row, ms);
 }
 
+/// The certificate of a measured iterate (F, grad F = `grad` there) when the gate says it is
+/// due, its passes added to `passes`; then the bound the earlier certificates give (inherit()).
+template <LseProblem P>
+void certify_due(const P& problem, ConstVecRef theta, Measure& ms, ConstVecRef grad, double& passes,
+                 CertificateGate& gate, const Mat* hessian = nullptr) {
+  if (!std::isfinite(ms.objective)) return;
+  if constexpr (CertifiedProblem<P>) {
+    if (gate.due(passes, ms.objective, ms.grad_norm)) {
+      const double before = passes;
+      ms.gap_bound = certificate(problem, theta, ms.objective, grad, hessian, passes, gate.target(ms.objective));
+      gate.mark(passes, ms.grad_norm, ms.gap_bound, passes - before, ms.objective);
+    }
+    inherit(gate, ms);
+  }
+}
+
+/// The extrapolation factor of an accepted epoch (SAGA; Aitken's delta-squared on the slowest
+/// mode, the one-step case of Scieur, d'Aspremont, Bach, "Regularized Nonlinear Acceleration",
+/// NeurIPS 2016, applied to a stochastic method's epochs as in "Nonlinear Acceleration of
+/// Stochastic Algorithms", NeurIPS 2017): a linearly converging run's F - F* shrinks by
+/// q = drop / drop_prev per epoch (the ratio of its last two exact decreases), its iterate's
+/// error by about sqrt(q), so theta* ~ theta + beta (theta - theta_prev) with
+/// beta = sqrt(q) / (1 - sqrt(q)), at most kMaxExtrapolation. 0 (none) when q is not in (0, 1).
+inline constexpr double kMaxExtrapolation = 3.0;
+inline double extrapolation_factor(double drop, double drop_prev) {
+  if (!(drop > 0.0) || !(drop_prev > 0.0) || !(drop < drop_prev)) return 0.0;
+  const double r = std::sqrt(drop / drop_prev);
+  return std::min(kMaxExtrapolation, r / (1.0 - r));
+}
+
 /// The exact measure at theta (F, grad F into `grad`, the group LSEs and item scores when asked;
 /// a semi-dual problem's Hessian and curvatures when asked, see measure()) and, when the gate
 /// says so, the certificate; every pass is added to `passes`. Its bound is the lower of its own
@@ -59,15 +90,7 @@ Measure measure_epoch(const P& problem, ExactEvaluator<P>& ev, ConstVecRef theta
                       Vec* item_scores = nullptr, Mat* hessian = nullptr, Vec* curvature = nullptr) {
   Measure ms = measure(problem, ev, theta, grad, &passes, false, group_lse, item_scores, hessian,
                        curvature);
-  if (!std::isfinite(ms.objective)) return ms;
-  if constexpr (CertifiedProblem<P>) {
-    if (gate.due(passes, ms.objective, ms.grad_norm)) {
-      const double before = passes;
-      ms.gap_bound = certificate(problem, theta, ms.objective, grad, hessian, passes, gate.target(ms.objective));
-      gate.mark(passes, ms.grad_norm, ms.gap_bound, passes - before, ms.objective);
-    }
-    inherit(gate, ms);
-  }
+  certify_due(problem, theta, ms, grad, passes, gate, hessian);
   return ms;
 }
 
@@ -281,12 +304,14 @@ inline void save_gate(const CertificateGate& g, SolverState& st) {
   st.gate_f = g.f_last, st.gate_drop = g.drop_last, st.gate_checks = g.checks;
   st.gate_prev_bound = g.prev_bound, st.gate_prev_work = g.prev_work, st.gate_last_cost = g.last_cost;
   st.gate_offset = g.offset;
+  st.gate_cert_f = g.last_fc, st.gate_prev_cert_f = g.prev_fc, st.gate_prev_cost = g.prev_cost;
 }
 inline void load_gate(CertificateGate& g, const SolverState& st) {
   g.last_bound = st.gate_bound, g.last_grad = st.gate_grad, g.last_work = st.gate_work;
   g.f_last = st.gate_f, g.drop_last = st.gate_drop, g.checks = st.gate_checks;
   g.prev_bound = st.gate_prev_bound, g.prev_work = st.gate_prev_work, g.last_cost = st.gate_last_cost;
   g.offset = st.gate_offset;
+  g.last_fc = st.gate_cert_f, g.prev_fc = st.gate_prev_cert_f, g.prev_cost = st.gate_prev_cost;
 }
 
 /// The stored-derivative part of a variance-reduced step on the one group of a DRO problem

@@ -241,6 +241,39 @@ TEST_CASE("certificate gate: after two certificates, waits for their rate to rea
   CHECK(g2.due(8.0, 1.0, 0.05));
 }
 
+TEST_CASE("certificate gate: two costly certificates' ratio to the gap predicts the bound from F",
+          "[certificate][gate]") {
+  // F* = 1, certificates 1.6 times the gap: B = 4e-6 at F - F* = 2.5e-6 (work 17), B = 2e-6 at
+  // 1.25e-6 (work 44), each 12 passes (costly: the plain one costs 2). Their ratio is
+  // (4e-6 - 2e-6) / 1.25e-6 = 1.6, so the bound at F is about 2e-6 - 1.6 (1 + 1.25e-6 - F):
+  // 0.8e-6 at F = 1 + 0.5e-6. Their rate alone (a factor 2 per 27 passes) predicts it at 79.7.
+  auto gate_with = [](double cost_prev, double cost_last) {
+    CertificateGate g{1e-6, 2.0};
+    g.due(0.0, 1.1, 1.0);
+    g.due(5.0, 1.01, 1.0);
+    g.mark(17.0, 1.0, 4e-6, cost_prev, 1.0 + 2.5e-6);
+    g.mark(44.0, 1.0, 2e-6, cost_last, 1.0 + 1.25e-6);
+    return g;
+  };
+  CertificateGate g = gate_with(12.0, 12.0);
+  CHECK_FALSE(g.due(60.0, 1.0 + 0.65e-6, 1.0));  // about 1.04e-6
+  CHECK(g.due(62.0, 1.0 + 0.45e-6, 1.0));        // about 0.72e-6
+  // A plain certificate before a refined one says nothing about the refined one's ratio: the
+  // rate decides.
+  CertificateGate mixed = gate_with(2.0, 12.0);
+  CHECK_FALSE(mixed.due(62.0, 1.0 + 0.45e-6, 1.0));
+  CHECK(mixed.due(80.0, 1.0 + 0.45e-6, 1.0));
+  // A ratio below 1 is impossible for a bound (B >= F - F*): it is taken as 1, and the
+  // prediction is then the rigorous inherited bound B_last - (F_last - F).
+  CertificateGate low{1e-6, 2.0};
+  low.due(0.0, 1.1, 1.0);
+  low.due(5.0, 1.01, 1.0);
+  low.mark(17.0, 1.0, 2.1e-6, 12.0, 1.0 + 2.5e-6);
+  low.mark(44.0, 1.0, 2e-6, 12.0, 1.0 + 1.25e-6);
+  CHECK_FALSE(low.due(62.0, 1.0 + 0.45e-6, 1.0));  // 2e-6 - 0.8e-6 = 1.2e-6
+  CHECK(low.due(63.0, 1.0 - 0.01e-6, 1.0));        // 2e-6 - 1.26e-6 = 0.74e-6
+}
+
 TEST_CASE("grad_norm equals an independently computed |grad F| (DRO regression)",
           "[certificate][regression]") {
   const RegressionData d = make_regression_data(80, 3, 4, 0.5, false);

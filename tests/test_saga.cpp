@@ -2,6 +2,8 @@
 // (--variance-reduction saga) on DRO regression and classification:
 //  * each converges linearly with its default (data-derived, safeguarded) step to 1e-6 relative
 //    suboptimality against the exact optimum of the full solver;
+//  * SAGA's epoch extrapolation: Aitken's factor, never taken uphill, fewer passes to 1e-6 on
+//    an ill-conditioned instance than the same run without it;
 //  * a run is a function of its seed: repeated and with 1 or 2 threads, bitwise the same;
 //  * the protocol: passes (table pass + measures + one per sampled item), trace rows at the
 //    measured iterates, a fixed --vr-step that blows up is diverged with the best iterate
@@ -112,6 +114,41 @@ TEST_CASE("SAGA with its default step converges linearly to the exact optimum", 
       const Result r = solve(p, saga(k));
       CHECK(r.solver == name_of(kSolverNames, k));
       check_linear(r, f_star, 400);
+    }
+  }
+}
+
+TEST_CASE("SAGA's epoch extrapolation: Aitken's factor, taken only when lower, fewer passes",
+          "[saga][extrapolation]") {
+  // q = 1/4 per epoch in F - F*: the error halves, theta* = theta + 1 (theta - theta_prev).
+  CHECK(vr::extrapolation_factor(0.25, 1.0) == Approx(1.0));
+  CHECK(vr::extrapolation_factor(0.81, 1.0) == vr::kMaxExtrapolation);  // 9, capped
+  CHECK(vr::extrapolation_factor(1.0, 1.0) == 0.0);  // not converging linearly: none
+  CHECK(vr::extrapolation_factor(0.5, -1.0) == 0.0);  // no previous epoch
+  CHECK(vr::extrapolation_factor(-0.1, 1.0) == 0.0);
+  // Unstandardized (x -> 10 x + 1), ill-conditioned classification: passes to 1e-6 against the
+  // exact optimum. Measured: 150-157 with against 240 without (seed 41), 117 against 155 (42).
+  for (std::uint64_t seed : {41, 42}) {
+    const Dataset d = make_classification_data(600, 12, 5, 0.1, seed, 10.0, 1.0);
+    const DroClassification p(d.train.x, d.train.labels, 5, 1.0, 1e-3);
+    const double f_star = optimum_value(p);
+    auto first_within = [&](const Result& r) {
+      for (const TracePoint& t : r.trace)
+        if ((t.objective - f_star) / std::max(1.0, std::abs(f_star)) <= 1e-6) return t.passes;
+      return HUGE_VAL;
+    };
+    for (SolverKind k : {SolverKind::VariationalLog, SolverKind::Softplus}) {
+      INFO(name_of(kSolverNames, k) << ", seed " << seed);
+      SolverOptions o = saga(k);
+      const Result with = solve(p, o);
+      o.vr_extrapolate = false;
+      const Result without = solve(p, o);
+      INFO(with.brief_report() << "; " << with.message << " / " << without.brief_report());
+      check_linear(with, f_star, 1000);  // rows still decrease: an extrapolation is taken only when lower
+      check_linear(without, f_star, 1000);
+      CHECK_THAT(with.message, Contains("epochs ended at their extrapolated point"));
+      CHECK_THAT(without.message, !Contains("extrapolated"));
+      CHECK(first_within(with) < 0.85 * first_within(without));
     }
   }
 }

@@ -12,6 +12,7 @@
 //    versions are refused naming the file.
 // Rejected epochs (safeguard: a start 8x the data-derived step), the certificate gate
 // (tol > 0) and a fixed step (--vr-step) are all crossed by some checkpoint.
+#include <array>
 #include <catch2/catch.hpp>
 
 #include <omp.h>
@@ -248,6 +249,7 @@ TEST_CASE("SAGA and Prospect resume from a checkpoint bitwise identical to the u
     c.checkpoint_every = 250;
     const auto states = check_resumes(small_classification(), c, static_cast<long>(StateLoop::Saga));
     CHECK(states.back().table.rows() == 3);
+    CHECK(states.back().extrapolated > 0);  // resumed across epochs that ended extrapolated
   }
 }
 
@@ -294,7 +296,7 @@ TEST_CASE("checkpoint files: versions 2 (plain loop) and 3 still read, others re
   const std::string path = temp_path("v2");
   write_checkpoint(path, Checkpoint{"run", col.states[1], {}});
   H5Doc doc = read_h5doc(path);
-  CHECK(std::get<std::int64_t>(doc.attrs["/"]["format_version"]) == 4);
+  CHECK(std::get<std::int64_t>(doc.attrs["/"]["format_version"]) == 5);
   CHECK(std::get<std::int64_t>(doc.attrs["/"]["loop"]) == 0);
   CHECK(doc.datasets.count("/state/table") == 0);  // only the plain loop's fields
   // As the previous version wrote it: no `loop`, format_version 2.
@@ -323,9 +325,24 @@ TEST_CASE("checkpoint files: versions 2 (plain loop) and 3 still read, others re
   doc.attrs["/"]["loop"] = std::int64_t{9};
   write_h5doc(path, doc, true);
   CHECK_THROWS_WITH(read_checkpoint(path), Contains(path) && Contains("'loop'"));
-  // Version 3 had no gate's second-last certificate, last cost and offset: read as none.
+  // Version 4 had no F at the gate's certificates nor SAGA's extrapolation: read as none.
+  constexpr std::array<const char*, 5> kV5 = {"gate_cert_f", "gate_prev_cert_f", "gate_prev_cost", "extrap_drop",
+                                              "extrapolated"};
   write_checkpoint(path, Checkpoint{"run", vc.states[0], {}});
   doc = read_h5doc(path);
+  for (const char* a : kV5) {
+    INFO(a);
+    CHECK(doc.attrs["/"].erase(a) == 1);
+  }
+  doc.attrs["/"]["format_version"] = std::int64_t{4};
+  write_h5doc(path, doc, true);
+  const Checkpoint v4 = read_checkpoint(path);
+  CHECK(std::isnan(v4.state.gate_cert_f));
+  CHECK(std::isnan(v4.state.gate_prev_cost));
+  CHECK(v4.state.extrap_drop == -1.0);
+  CHECK(v4.state.extrapolated == 0);
+  CHECK(v4.state.step_scale == vc.states[0].step_scale);
+  // Version 3 had no gate's second-last certificate, last cost and offset either: read as none.
   for (const char* a : {"gate_prev_bound", "gate_prev_work", "gate_last_cost", "gate_offset"}) {
     INFO(a);
     CHECK(doc.attrs["/"].erase(a) == 1);
@@ -333,6 +350,7 @@ TEST_CASE("checkpoint files: versions 2 (plain loop) and 3 still read, others re
   doc.attrs["/"]["format_version"] = std::int64_t{3};
   write_h5doc(path, doc, true);
   const Checkpoint v3 = read_checkpoint(path);
+  CHECK(v3.state.extrap_drop == -1.0);
   CHECK(std::isinf(v3.state.gate_offset));
   CHECK(std::isnan(v3.state.gate_last_cost));
   CHECK(v3.state.step_scale == vc.states[0].step_scale);
