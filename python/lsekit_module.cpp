@@ -152,6 +152,7 @@ SolverOptions make_options(const py::dict& kw, int& threads, std::set<std::strin
     }
     else if (k == "tol") o.tol = dbl();
     else if (k == "vr_step") o.vr_step = dbl();
+    else if (k == "extrapolate") o.extrapolate = py::cast<bool>(v);
     else if (k == "time_limit") o.time_limit = dbl();
     else if (k == "eval_points") o.eval_points = lng();
     else if (k == "blowup") o.blowup = dbl();

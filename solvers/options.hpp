@@ -105,8 +105,8 @@ struct SolverOptions {
                         // data-derived one; 0 = data-derived
   double svrg_initial_scale = 1.0;  // SVRG: starting multiple of the data-derived step (the
                                     // safeguard adapts it; tests use it to start far too large)
-  bool vr_extrapolate = true;  // saga with the safeguarded step: end an epoch at its
-                               // extrapolated point when lower (solvers/saga.hpp)
+  bool extrapolate = true;  // saga, prospect with the safeguarded step: end an accepted epoch
+                            // at its extrapolated point when lower (solvers/saga.hpp)
 
   long eval_points = 50;  // exact evaluations along the run (trace rows), >= 2
   double blowup = 1e6;    // diverged if F > F0 + blowup * (1 + |F0|) at a trace row

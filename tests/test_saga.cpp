@@ -141,7 +141,7 @@ TEST_CASE("SAGA's epoch extrapolation: Aitken's factor, taken only when lower, f
       INFO(name_of(kSolverNames, k) << ", seed " << seed);
       SolverOptions o = saga(k);
       const Result with = solve(p, o);
-      o.vr_extrapolate = false;
+      o.extrapolate = false;
       const Result without = solve(p, o);
       INFO(with.brief_report() << "; " << with.message << " / " << without.brief_report());
       check_linear(with, f_star, 1000);  // rows still decrease: an extrapolation is taken only when lower

@@ -36,7 +36,7 @@ const std::vector<FieldFlag> kFieldFlags = {
     {"sampling", "--sampling"}, {"epochs", "--epochs"}, {"steps", "--steps"}, {"seed", "--seed"},
     {"tol", "--tol"}, {"time_limit", "--time-limit"},
     {"variance_reduction", "--variance-reduction"}, {"eval_points", "--eval-points"},
-    {"vr_step", "--vr-step"}, {"blowup", "--blowup"}, {"checkpoint_every", "--checkpoint-every"},
+    {"vr_step", "--vr-step"}, {"extrapolate", "--extrapolate"}, {"blowup", "--blowup"}, {"checkpoint_every", "--checkpoint-every"},
     {"gtol", "--gtol"},
     {"max_iter", "--max-iter"}, {"lbfgs_memory", "--lbfgs-memory"},
     // ProblemOptions (tasks/task.hpp) and solve()'s resume state
@@ -154,6 +154,9 @@ void add_solver_options(po::options_description& d, SolverArgs& a) {
        ("variance reduction:" + help_list(kVarianceReductionNames)).c_str())
       ("vr-step", po::value(&o.vr_step)->default_value(def.vr_step, text(def.vr_step)),
        "saga and prospect: a fixed step size instead of the safeguarded data-derived one (0 = data-derived)")
+      ("extrapolate", po::value(&o.extrapolate)->default_value(def.extrapolate, def.extrapolate ? "on" : "off"),
+       "saga and prospect with the data-derived step: end an accepted epoch at its extrapolated point "
+       "when that is lower (on|off; off = the methods as published)")
       ("eval-points", po::value(&o.eval_points)->default_value(def.eval_points),
        "exact evaluations (trace rows) along a stochastic run")
       ("blowup", po::value(&o.blowup)->default_value(def.blowup, text(def.blowup)),
@@ -428,6 +431,8 @@ const std::vector<Applicability>& applicability_table() {
       {"variance_reduction", stochastic, "full uses exact gradients (nothing to reduce)"},
       {"vr_step", [](const ApplyContext& c) { return c.table_vr; },
        "it is the fixed step of `variance_reduction=saga` and `solver=prospect`"},
+      {"extrapolate", [](const ApplyContext& c) { return c.table_vr; },
+       "it is the epoch extrapolation of `variance_reduction=saga` and `solver=prospect`"},
       {"eval_points", [](const ApplyContext& c) { return stochastic(c) && !c.variance_reduction; },
        "full records every iteration", "SVRG records one trace row per accepted snapshot"},
       {"gtol", full_quasi_newton, "it is the L-BFGS/Sinkhorn tolerance of `solver=full`; use `tol`"},

@@ -176,3 +176,14 @@ def test_thread_count_does_not_change_the_result():
     assert one.attrs["threads"] == 1 and two.attrs["threads"] == 2
     # `threads` applies to its own solve only
     assert lsekit.solve_dro_regression(X, y, **FAST).attrs["threads"] == default.attrs["threads"]
+
+
+def test_extrapolate_switches_sagas_epoch_extrapolation():
+    # The default SAGA run ends some epochs at their extrapolated point and says so;
+    # extrapolate=False runs SAGA as published (and the file API refuses it where it does not apply).
+    X, y = classification_data(n=300)
+    on = lsekit.solve_dro_classification(X, y, l2=1e-3)
+    off = lsekit.solve_dro_classification(X, y, l2=1e-3, extrapolate=False)
+    assert "extrapolated point" in on.attrs["message"]
+    assert "extrapolated" not in off.attrs["message"]
+    assert on.attrs["status"] == off.attrs["status"] == "converged"

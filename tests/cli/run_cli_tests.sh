@@ -193,6 +193,9 @@ for o in "--optimizer sgd" "--schedule constant" "--step 0.1" "--momentum 0.5"; 
   # shellcheck disable=SC2086
   expect 2 "${o%% *} does not apply.*SVRG" -- "$LSEKIT" solve reg.h5 --variance-reduction svrg $o --out n1.h5 -q
 done
+expect 2 "--extrapolate does not apply.*SVRG.*epoch extrapolation" -- "$LSEKIT" solve reg.h5 --variance-reduction svrg --extrapolate off --out n1.h5 -q
+expect 2 "--extrapolate does not apply to ot.h5" -- "$LSEKIT" solve ot.h5 --extrapolate off --out n1.h5 -q
+expect 0 "prospect: " -- "$LSEKIT" solve reg.h5 --solver prospect --extrapolate off --out n2.h5 --force -q
 expect 2 "--rho does not apply.*none of|--rho does not apply.*nor to any" -- "$LSEKIT" compare reg.h5 --solvers erm,full --rho 0.01 --out n1.h5 -q
 no_file n1.h5
 printf 'solver = full\nstep = 0.5\n' > full.ini  # a config file's value counts as given
