@@ -22,7 +22,7 @@ constexpr std::int64_t kVersion = 5;
 // `gate_prev_work` / `gate_last_cost` / `gate_offset` (the certificate gate's second-last certificate, the last
 // one's cost, the bound the certificates give at any F): read as none. Version 4 had no
 // `gate_cert_f` / `gate_prev_cert_f` / `gate_prev_cost` (F at the gate's last two certificates,
-// the second-last one's cost) nor SAGA's `extrap_drop` / `extrapolated`: read as none.
+// the second-last one's cost) nor the table runs' `extrapolated`: read as none.
 constexpr std::int64_t kOldestVersion = 2;
 
 std::string attr_text(const AttrValue& v) {
@@ -254,7 +254,6 @@ Checkpoint read_checkpoint(const std::string& path) {
     if (version < 5 && (f.member == StateMember(&SolverState::gate_cert_f) ||
                         f.member == StateMember(&SolverState::gate_prev_cert_f) ||
                         f.member == StateMember(&SolverState::gate_prev_cost) ||
-                        f.member == StateMember(&SolverState::extrap_drop) ||
                         f.member == StateMember(&SolverState::extrapolated)))
       continue;
     const std::string name = f.name, dataset = "/state/" + name;

@@ -126,7 +126,7 @@ double certificate_cost(const P& p) {
 ///    below the gap) and the bound at a later F, exact at every measure, is about
 ///    B_last - r (F_last - F). The rate above counts the last certificate's own passes, which
 ///    do not optimize, and lags behind a run that speeds up (on the Fashion-MNIST subset it
-///    certified 40-70 passes after the gap was below the tolerance; with this, 35-45);
+///    certified 40-70 passes after the gap was below the tolerance; with this, 33-44);
 ///  * unless the last certificate cost more than `cost` (a refined one), also by either of:
 ///    the last bound scaled by the squared decrease of |grad F| since (the certificates are
 ///    second order near the optimum); the remaining decrease of a linearly converging F: with
@@ -162,8 +162,8 @@ struct CertificateGate {
     if (!(tol > 0.0) || since < spent || ++checks == 1) return false;  // never at the start
     if (!std::isfinite(last_bound) || since >= 10.0 * spent) return true;
     const double target = this->target(f);
-    if (spent > cost && std::abs(prev_cost - spent) < 0.5 && prev_fc > last_fc && prev_bound > last_bound &&
-        std::isfinite(prev_bound)) {
+    if (spent > cost && std::abs(prev_cost - spent) < 0.5 && std::isfinite(prev_bound) &&
+        prev_bound > last_bound && prev_fc > last_fc) {
       const double ratio = std::max(1.0, (prev_bound - last_bound) / (prev_fc - last_fc));
       if (last_bound - ratio * (last_fc - f) <= 0.8 * target) return true;
     }

@@ -147,8 +147,7 @@ struct SolverState {
   double gate_prev_bound = HUGE_VAL, gate_prev_work = 0.0, gate_last_cost = NAN;
   double gate_offset = HUGE_VAL;  // min over certificates of (bound - F there)
   double gate_cert_f = NAN, gate_prev_cert_f = NAN, gate_prev_cost = NAN;  // F at the last two, cost
-  double extrap_drop = -1.0;      // SAGA: the last accepted epoch's decrease (-1: none yet)
-  long extrapolated = 0;          // SAGA: epochs that ended at their extrapolated point
+  long extrapolated = 0;          // table runs: epochs that ended at their extrapolated point
   Vec grad, grad_best;                       // exact grad F at theta, at theta_best
   Vec anchor;                                // SVRG: grad at the snapshot; table: the mean
   Vec lse;                                   // table runs: the groups' LSE at theta
@@ -245,7 +244,6 @@ inline constexpr StateField kStateFields[] = {
     {"gate_cert_f", &SolverState::gate_cert_f, StateExtent::One, kVrLoops},
     {"gate_prev_cert_f", &SolverState::gate_prev_cert_f, StateExtent::One, kVrLoops},
     {"gate_prev_cost", &SolverState::gate_prev_cost, StateExtent::One, kVrLoops},
-    {"extrap_drop", &SolverState::extrap_drop, StateExtent::One, kTableLoops},
     {"extrapolated", &SolverState::extrapolated, StateExtent::One, kTableLoops},
     {"grad", &SolverState::grad, StateExtent::Dim, kVrLoops},
     {"grad_best", &SolverState::grad_best, StateExtent::Dim, kTableLoops},

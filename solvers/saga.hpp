@@ -39,9 +39,10 @@
 // epoch only paces the measures: one costs a pass, 20% of the work at 4n samples (33% at SVRG's
 // 2n), and the stop comes at most 4 passes late. Measured (before the extrapolation below):
 // Fashion-MNIST subset (sampling seeds 1-3) 311-342 passes to `converged` with softplus against
-// 369-382 at 2n, 347-375 with variational-log against 349-376; held-out DRO instances (seeds 4-6, both estimators)
-// classification 902 passes in all against 1048, regression 907 against 822 (all far within
-// their targets; the 2n figures with a since-dropped step ceiling). The step is
+// 369-382 at 2n, 347-375 with variational-log against 349-376; held-out DRO instances (seeds
+// 4-6, both estimators) classification 902 passes in all against 1048, regression 907 against
+// 822 (all far within their targets; the 2n figures with a since-dropped step ceiling). The
+// step is
 // eta = s / max_i L_i/(n q_i) with L_i = w_i c_i the weighted per-sample curvature bound
 // (problem.item_smoothness, c_i) at the measured iterate -- for Prospect w_i = n q_i of the
 // measured losses, q uniform and c_i the loss's own curvature (loss_smoothness, no tilt term:
@@ -59,22 +60,21 @@
 // objective rises above its start V0 + blowup (1 + |V0|), and the iterate returned is the one
 // with the lowest followed value measured (F_rho's, not F's, for softplus at an explicit rho).
 // Epoch extrapolation (SAGA and Prospect with the safeguarded step; SolverOptions::extrapolate,
-// `--extrapolate off` for the methods as published): once an
-// epoch is accepted, the point theta + beta (theta - theta_prev) is measured too (a pass), beta
-// from the ratio q of the last two exact decreases of the followed objective (Aitken's delta-
-// squared on the slowest mode, vr::extrapolation_factor; Scieur, d'Aspremont, Bach, "Nonlinear
-// Acceleration of Stochastic Algorithms", NeurIPS 2017, extrapolate SAGA's epochs the same way
-// with more iterates), and the epoch ends there when its followed value is lower; the tables stay
-// as the steps left them (SAGA is unbiased with any table; Prospect's loss table catches up as
-// its samples are drawn, as it does along its steps). The passes are set by the conditioning
-// (mu = 1e-3 on the Fashion-MNIST subset), and at a linear rate the epochs' displacements line
-// up with the slowest directions, which extrapolation crosses at once: Fashion-MNIST subset,
-// sampling seeds 1-3, 228-238 passes to `converged` (both estimators) against 298-336 without;
-// held-out DRO instances (seeds 4-6, both estimators) 1852 passes in all against 1809; Prospect
-// on heavy-tailed regression (20640 x 8, lambda = 1, seeds 1-3) 1e-6 at 880 / 360 / 236 passes
-// against never (3.9e-5 after 1000) / 413 / 248. The
-// certificate (a costly one on classification) waits for the iterate the epoch ends at, so a
-// rejected epoch computes none.
+// `--extrapolate off` for the methods as published): once an epoch is accepted, the point
+// theta + beta (theta - theta_prev) is measured too (a pass), beta from the ratio q of the last
+// two exact decreases of the followed objective (Aitken's delta-squared on the slowest mode,
+// vr::extrapolation_factor; Scieur, d'Aspremont, Bach, "Nonlinear Acceleration of Stochastic
+// Algorithms", NeurIPS 2017, extrapolate SAGA's epochs the same way with more iterates), and the
+// epoch ends there when its followed value is lower; the tables stay as the steps left them
+// (SAGA is unbiased with any table; Prospect's loss table catches up as its samples are drawn,
+// as it does along its steps). The passes are set by the conditioning (mu = 1e-3 on the
+// Fashion-MNIST subset), and at a linear rate the epochs' displacements line up with the
+// slowest directions, which extrapolation crosses at once: Fashion-MNIST subset, sampling seeds
+// 1-3, 228-238 passes to `converged` (both estimators) against 298-336 without; held-out DRO
+// instances (seeds 4-6, both estimators) 1852 passes in all against 1809; Prospect on
+// heavy-tailed regression (20640 x 8, lambda = 1, seeds 1-3) 1e-6 at 880 / 360 / 236 passes
+// against never (3.9e-5 after 1000) / 413 / 248. The certificate (a costly one on
+// classification) waits for the iterate the epoch ends at, so a rejected epoch computes none.
 // Work: the table pass, every measure (and certificate) and one per-sample gradient per
 // sampled item per step count in passes. The inner loop allocates nothing; it runs on the
 // calling thread (the measures use the exact evaluator, whose result does not depend on the
@@ -252,8 +252,7 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
     return follow.value(ms.objective, lse_m, &scores_m, 0.0, lambda,
                         [&] { return problem.regularizer(at, nullptr); });
   };
-  double drop_prev = -1.0;  // the last accepted epoch's decrease of the followed objective
-  long extrapolated = 0;    // accepted epochs that ended at their extrapolated point
+  long extrapolated = 0;  // accepted epochs that ended at their extrapolated point
   Vec theta_x(d), g_x(d), lse_x, scores_x;
   // Fixed step: the best measured iterate (with the safeguard it is always `snap`), its row.
   Measure best;
@@ -267,8 +266,7 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
                  x.loss_table, qprob, x.qprob, coef, x.coef, lref, x.lref, ssum, x.ssum, since_exact,
                  x.since_exact, step_base, x.step_base, steps_done, x.step, epochs_done, x.epochs, passes,
                  x.passes, solver_time, x.solver_time, theta_best, x.theta_best, g_best, x.grad_best,
-                 best_row, x.best_row, drop_prev, x.extrap_drop, extrapolated, x.extrapolated, rng, x.rng,
-                 res.trace, x.trace);
+                 best_row, x.best_row, extrapolated, x.extrapolated, rng, x.rng, res.trace, x.trace);
   };
   auto save_state = [&](SolverState& x) {
     x.loop = static_cast<long>(kProspect ? StateLoop::Prospect : StateLoop::Saga);
@@ -444,12 +442,18 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
     if (!fixed_step) {
       // Extrapolation (vr::extrapolation_factor): the point beta (theta - snap) beyond the
       // epoch's iterate, measured (a pass); the epoch ends there when its followed value is
-      // lower. The tables stay as the steps left them (SAGA is unbiased with any table).
+      // lower. The tables stay as the steps left them (see the header). The previous epoch's
+      // decrease is that of the last two trace rows (the accepted iterates, `estimate` their
+      // followed values; fol is the last one's).
+      const size_t rows = res.trace.size();
+      const double drop_prev =
+          rows >= 2 ? res.trace[rows - 2].estimate - res.trace[rows - 1].estimate : -1.0;
       const double beta = o.extrapolate ? vr::extrapolation_factor(fol - fol_trial, drop_prev) : 0.0;
       if (beta > 0.0) {
         theta_x = theta + beta * (theta - snap);
         Measure mx = measure(problem, ev, theta_x, g_x, &passes, false, &lse_x, &scores_x);
-        const double fol_x = std::isfinite(mx.objective) ? followed_at(mx, lse_x, scores_x, theta_x) : std::nan("");
+        const double fol_x =
+            std::isfinite(mx.objective) ? followed_at(mx, lse_x, scores_x, theta_x) : std::nan("");
         if (fol_x < fol_trial) {
           std::swap(theta, theta_x);
           std::swap(g_meas, g_x);
@@ -460,7 +464,6 @@ Result run_table(const P& problem, Est est, const SolverOptions& o, Observer* ob
           ++extrapolated;
         }
       }
-      drop_prev = fol - fol_trial;
       vr::certify_due(problem, theta, trial, g_meas, passes, cert);
     }
     // Accepted: the new shift (variational-log: the table rescaled with it), sampling, step.

@@ -4,7 +4,8 @@
 //    F, CertificateGate::inherited);
 //  * measure_epoch(): the exact measure of an epoch's iterate, with the certificate when the
 //    gate of solvers/measure.hpp says it is due (certify_due(), the gate and certificate alone);
-//  * extrapolation_factor(): SAGA's epoch extrapolation, Aitken's factor from two decreases;
+//  * extrapolation_factor(): SAGA's and Prospect's epoch extrapolation, Aitken's factor from
+//    two decreases;
 //  * certify_final(): the returned iterate's certificate when its epoch skipped it;
 //  * importance_sampling(): q_i = 0.2/N + 0.8 L_i / sum L from per-sample curvature bounds
 //    L_i, the coefficients 1/(N q_i) and the step's curvature scale max_i L_i / (N q_i);
@@ -65,7 +66,7 @@ void certify_due(const P& problem, ConstVecRef theta, Measure& ms, ConstVecRef g
   }
 }
 
-/// The extrapolation factor of an accepted epoch (SAGA; Aitken's delta-squared on the slowest
+/// The extrapolation factor of an accepted epoch (SAGA, Prospect; Aitken's delta-squared on the slowest
 /// mode, the one-step case of Scieur, d'Aspremont, Bach, "Regularized Nonlinear Acceleration",
 /// NeurIPS 2016, applied to a stochastic method's epochs as in "Nonlinear Acceleration of
 /// Stochastic Algorithms", NeurIPS 2017): a linearly converging run's F - F* shrinks by

@@ -326,8 +326,7 @@ TEST_CASE("checkpoint files: versions 2 (plain loop) and 3 still read, others re
   write_h5doc(path, doc, true);
   CHECK_THROWS_WITH(read_checkpoint(path), Contains(path) && Contains("'loop'"));
   // Version 4 had no F at the gate's certificates nor SAGA's extrapolation: read as none.
-  constexpr std::array<const char*, 5> kV5 = {"gate_cert_f", "gate_prev_cert_f", "gate_prev_cost", "extrap_drop",
-                                              "extrapolated"};
+  constexpr std::array<const char*, 4> kV5 = {"gate_cert_f", "gate_prev_cert_f", "gate_prev_cost", "extrapolated"};
   write_checkpoint(path, Checkpoint{"run", vc.states[0], {}});
   doc = read_h5doc(path);
   for (const char* a : kV5) {
@@ -339,7 +338,6 @@ TEST_CASE("checkpoint files: versions 2 (plain loop) and 3 still read, others re
   const Checkpoint v4 = read_checkpoint(path);
   CHECK(std::isnan(v4.state.gate_cert_f));
   CHECK(std::isnan(v4.state.gate_prev_cost));
-  CHECK(v4.state.extrap_drop == -1.0);
   CHECK(v4.state.extrapolated == 0);
   CHECK(v4.state.step_scale == vc.states[0].step_scale);
   // Version 3 had no gate's second-last certificate, last cost and offset either: read as none.
@@ -350,7 +348,7 @@ TEST_CASE("checkpoint files: versions 2 (plain loop) and 3 still read, others re
   doc.attrs["/"]["format_version"] = std::int64_t{3};
   write_h5doc(path, doc, true);
   const Checkpoint v3 = read_checkpoint(path);
-  CHECK(v3.state.extrap_drop == -1.0);
+  CHECK(v3.state.extrapolated == 0);
   CHECK(std::isinf(v3.state.gate_offset));
   CHECK(std::isnan(v3.state.gate_last_cost));
   CHECK(v3.state.step_scale == vc.states[0].step_scale);

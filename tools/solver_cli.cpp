@@ -36,7 +36,8 @@ const std::vector<FieldFlag> kFieldFlags = {
     {"sampling", "--sampling"}, {"epochs", "--epochs"}, {"steps", "--steps"}, {"seed", "--seed"},
     {"tol", "--tol"}, {"time_limit", "--time-limit"},
     {"variance_reduction", "--variance-reduction"}, {"eval_points", "--eval-points"},
-    {"vr_step", "--vr-step"}, {"extrapolate", "--extrapolate"}, {"blowup", "--blowup"}, {"checkpoint_every", "--checkpoint-every"},
+    {"vr_step", "--vr-step"}, {"extrapolate", "--extrapolate"}, {"blowup", "--blowup"},
+    {"checkpoint_every", "--checkpoint-every"},
     {"gtol", "--gtol"},
     {"max_iter", "--max-iter"}, {"lbfgs_memory", "--lbfgs-memory"},
     // ProblemOptions (tasks/task.hpp) and solve()'s resume state
